@@ -1,0 +1,54 @@
+"""`python -m ingest [--index DIR] [--model NAME] [PATH ...]`: build or update an index."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from rag.errors import InnosocError
+from rag.progress import Bars
+from rag.settings import DEFAULT_CORPUS, DEFAULT_INDEX, Settings
+
+from .pipeline import ingest
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m ingest", description="Construit ou met à jour l'index innosoc.")
+    p.add_argument("paths", nargs="*", type=Path, help=f"fichiers ou dossiers (défaut : {DEFAULT_CORPUS})")
+    p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="dossier de l'index")
+    p.add_argument("--model", default=Settings.model, help="modèle sentence-transformers (nom, alias ou chemin)")
+    p.add_argument("--chunk-tokens", type=int, default=Settings.chunk_tokens)
+    p.add_argument("--chunk-overlap", type=int, default=Settings.chunk_overlap)
+    p.add_argument("--ann", action="store_true", help="index FAISS approximatif (HNSW) pour les gros corpus")
+    p.add_argument("--rebuild", action="store_true", help="tout reconstruire, sans réutiliser l'index existant")
+    p.add_argument("--wait", action="store_true", help="attendre si un autre ingest écrit déjà")
+    p.add_argument("--max-file-mb", type=float, default=Settings.max_file_mb)
+    p.add_argument("-q", "--quiet", action="store_true", help="pas de barres de progression")
+    a = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    settings = Settings(index_dir=a.index, model=a.model, chunk_tokens=a.chunk_tokens, chunk_overlap=a.chunk_overlap,
+                        faiss_index="hnsw" if a.ann else "flat", max_file_mb=a.max_file_mb)
+    bars = Bars(enabled=not a.quiet and sys.stderr.isatty() or not a.quiet)
+    try:
+        report = ingest(a.paths or [DEFAULT_CORPUS], settings, progress=bars, rebuild=a.rebuild, wait_lock=a.wait)
+    except InnosocError as e:
+        bars.close()
+        print(f"Erreur : {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        bars.close()
+        print("Interrompu : l'index précédent est intact.", file=sys.stderr)
+        return 130
+    bars.close()
+    if report.rebuild_reason:
+        print(f"Note : {report.rebuild_reason}", file=sys.stderr)
+    for s in report.skipped:
+        print(f"Ignoré : {s.path} — {s.reason}", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

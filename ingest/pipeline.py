@@ -1,0 +1,240 @@
+"""Ingest: find files → load → chunk → embed → write a new index generation, incrementally.
+
+Unchanged files (same content hash, same model and chunking) keep their chunks and vectors; new or changed
+files are parsed and embedded; deleted files are dropped. A bad file is reported with its reason and skipped.
+Progress goes to a callback `progress(stage, done, total)`; drawing bars is the caller's business.
+"""
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from rag.embed import canonical_model_id, load_embedder
+from rag.errors import IndexCorruptError, IndexIncompatibleError, IndexMissingError, LoaderError
+from rag.settings import Settings
+from rag.store import load_index, write_index, writer_lock
+from rag.types import Chunk
+
+from .chunk import chunk_document, embedding_text
+from .load import load, supported
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    index_dir: str
+    files_indexed: int = 0       # files in the index after this run
+    files_parsed: int = 0        # new or changed files read in this run
+    files_reused: int = 0        # unchanged files whose chunks were kept
+    files_removed: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    chunks: int = 0
+    chunks_embedded: int = 0
+    tokens_embedded: int = 0
+    seconds: float = 0.0
+    rebuild_reason: str | None = None
+    changed: bool = True
+
+    def summary(self) -> str:
+        s = (f"{self.files_indexed} fichier(s) indexé(s) ({self.files_parsed} lu(s), {self.files_reused} inchangé(s), "
+             f"{self.files_removed} retiré(s)), {len(self.skipped)} ignoré(s), {self.chunks} passages, "
+             f"{self.seconds:.1f} s")
+        if not self.changed:
+            s += " — index déjà à jour, rien à réécrire"
+        return s
+
+
+def discover(paths: list[Path], settings: Settings, skipped: list[Skipped]) -> list[tuple[Path, str]]:
+    """(resolved path, path as ingested) for every supported file under `paths`, sorted, without duplicates.
+
+    Symbolic links are followed only when they stay inside the folder being ingested."""
+    found: dict[Path, str] = {}
+
+    def excluded(name: str) -> bool:
+        return name.startswith(".") or any(fnmatch.fnmatch(name, pat) for pat in settings.exclude)
+
+    for given in paths:
+        given = Path(given)
+        if not given.exists() and not given.is_symlink():
+            skipped.append(Skipped(str(given), "introuvable"))
+            continue
+        if given.is_file():
+            if supported(given):
+                found.setdefault(given.resolve(), str(given))
+            else:
+                skipped.append(Skipped(str(given), f"format non pris en charge ({given.suffix or 'sans extension'})"))
+            continue
+        root = given.resolve()
+        for dirpath, dirnames, filenames in os.walk(given, followlinks=False):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                p = Path(dirpath) / name
+                if excluded(name) or not supported(p):
+                    continue
+                real = p.resolve()
+                if p.is_symlink() and not real.is_relative_to(root):
+                    skipped.append(Skipped(str(p), "lien symbolique vers l'extérieur du dossier : non suivi"))
+                    continue
+                found.setdefault(real, str(p))
+    return sorted(found.items(), key=lambda kv: kv[1])
+
+
+def read_bounded(path: Path, max_bytes: int) -> bytes:
+    """Read a file once (its hash and its parse use the same bytes, even if it changes meanwhile)."""
+    with open(path, "rb") as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise LoaderError(path, f"fichier trop volumineux (plus de {max_bytes // 1024 // 1024} Mo : réglage max_file_mb)")
+    return data
+
+
+def ingest(paths: list[Path], settings: Settings, progress: Progress | None = None,
+           rebuild: bool = False, wait_lock: bool = False) -> IngestReport:
+    t0 = time.perf_counter()
+    index_dir = Path(settings.index_dir)
+    report = IngestReport(index_dir=str(index_dir))
+    model_id = canonical_model_id(settings.model)
+    progress = progress or (lambda stage, done, total: None)
+
+    with writer_lock(index_dir, wait=wait_lock):
+        previous = None
+        if not rebuild:
+            try:
+                previous = load_index(index_dir)
+            except IndexMissingError:
+                previous = None
+            except (IndexCorruptError, IndexIncompatibleError) as e:
+                report.rebuild_reason = f"index précédent inutilisable, reconstruction complète ({e})"
+                log.warning(report.rebuild_reason)
+        else:
+            report.rebuild_reason = "reconstruction demandée"
+        if previous is not None:
+            pm = previous.manifest
+            if pm["model"]["id"] != model_id:
+                report.rebuild_reason = (f"modèle changé ({pm['model']['id']} → {model_id}) : "
+                                         f"reconstruction complète")
+                previous = None
+            elif pm.get("chunking") != settings.chunking:
+                report.rebuild_reason = f"découpage changé ({pm.get('chunking')} → {settings.chunking}) : reconstruction complète"
+                previous = None
+            elif pm.get("faiss") != settings.faiss_index:
+                report.rebuild_reason = f"type d'index FAISS changé ({pm.get('faiss')} → {settings.faiss_index})"
+        if report.rebuild_reason:
+            log.info(report.rebuild_reason)
+
+        old_files: dict[str, dict] = previous.manifest.get("files", {}) if previous else {}
+        old_rows: dict[str, list[int]] = {}
+        if previous is not None:
+            for i, c in enumerate(previous.chunks):
+                old_rows.setdefault(c.source, []).append(i)
+
+        files = discover(paths, settings, report.skipped)
+        max_bytes = int(settings.max_file_mb * 1024 * 1024)
+        kept: list[tuple[str, dict, list[Chunk], np.ndarray | None]] = []  # (key, file record, chunks, vectors)
+        seen_ids: dict[str, str] = {}
+        embedder = None
+        to_embed: list[Chunk] = []
+        for n, (real, source) in enumerate(files, start=1):
+            progress("lecture", n, len(files))
+            key = str(real)
+            try:
+                data = read_bounded(real, max_bytes)
+            except LoaderError as e:
+                report.skipped.append(Skipped(source, e.reason))
+                continue
+            except OSError as e:
+                report.skipped.append(Skipped(source, f"lecture impossible ({e.strerror or e})"))
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            rec = old_files.get(key)
+            if previous is not None and rec and rec["sha256"] == digest and rec["source"] in old_rows:
+                rows = old_rows[rec["source"]]
+                chunks = [previous.chunks[i] for i in rows]
+                doc_id = rec["doc_id"]
+                if doc_id in seen_ids:
+                    report.skipped.append(Skipped(source, f"identifiant « {doc_id} » déjà utilisé par {seen_ids[doc_id]}"))
+                    continue
+                seen_ids[doc_id] = source
+                kept.append((key, rec, chunks, previous.vectors[rows]))
+                report.files_reused += 1
+                continue
+            try:
+                doc = load(real, source, data, max_pdf_pages=settings.max_pdf_pages)
+            except LoaderError as e:
+                report.skipped.append(Skipped(source, e.reason))
+                continue
+            if doc.id in seen_ids:
+                report.skipped.append(Skipped(source, f"identifiant « {doc.id} » déjà utilisé par {seen_ids[doc.id]}"))
+                continue
+            seen_ids[doc.id] = source
+            if embedder is None:
+                embedder = load_embedder(settings.model)
+            chunks = chunk_document(doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
+            to_embed.extend(chunks)
+            kept.append((key, {"sha256": digest, "source": source, "doc_id": doc.id, "chunks": len(chunks)},
+                         chunks, None))
+            report.files_parsed += 1
+
+        kept_keys = {k for k, *_ in kept}
+        report.files_removed = sum(1 for k in old_files if k not in kept_keys)
+        report.files_indexed = len(kept)
+
+        if (previous is not None and not report.rebuild_reason and not to_embed and report.files_removed == 0
+                and len(kept) == len(old_files)):
+            report.changed = False
+            report.chunks = len(previous.chunks)
+            report.seconds = time.perf_counter() - t0
+            return report
+
+        if embedder is None:
+            embedder = load_embedder(settings.model)
+        new_vectors = embedder.encode_documents(
+            [embedding_text(c) for c in to_embed],
+            progress=lambda done, total: progress("encodage", done, total),
+            batch_size=settings.embed_batch,
+        ) if to_embed else np.zeros((0, embedder.dim), np.float32)
+        report.chunks_embedded = len(to_embed)
+        report.tokens_embedded = sum(c.n_tokens for c in to_embed)
+
+        all_chunks: list[Chunk] = []
+        parts: list[np.ndarray] = []
+        cursor = 0
+        files_manifest = {}
+        for key, rec, chunks, vecs in kept:
+            if vecs is None:
+                vecs = new_vectors[cursor:cursor + len(chunks)]
+                cursor += len(chunks)
+            all_chunks.extend(chunks)
+            parts.append(vecs)
+            files_manifest[key] = rec
+        vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
+        progress("écriture", 0, 1)
+        write_index(index_dir, all_chunks, vectors, {
+            "model": {"id": model_id, "dim": int(embedder.dim)},
+            "chunking": settings.chunking,
+            "faiss": settings.faiss_index,
+            "bm25": {"analyzer": "lower+stopwords+snowball+fold", "k1": 1.5, "b": 0.75},
+            "files": files_manifest,
+            "n_docs": len(kept),
+        })
+        progress("écriture", 1, 1)
+        report.chunks = len(all_chunks)
+    report.seconds = time.perf_counter() - t0
+    return report

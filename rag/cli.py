@@ -1,0 +1,110 @@
+"""`python -m rag search|ask`: thin command-line adapter over the library."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+from pathlib import Path
+
+from .errors import InnosocError
+from .settings import DEFAULT_INDEX, Settings
+from .types import TYPE_LABELS_FR
+
+
+def _filters(a):
+    from .retrieve import Filters
+    return Filters(types=tuple(a.type or ()), languages=tuple(a.lang or ()), year_min=a.year_min, year_max=a.year_max)
+
+
+def _print_hits(hits, out) -> None:
+    for h in hits:
+        m = h.chunk.meta
+        label = TYPE_LABELS_FR.get(m.get("type"), m.get("type"))
+        page = f", p. {h.chunk.page}" if h.chunk.page else ""
+        print(f"{h.rank}. {m.get('title')} — {label}, {m.get('year') or 's.d.'}{page}  [{h.chunk.doc_id}]", file=out)
+        snippet = " ".join(h.chunk.text.split())
+        print(textwrap.indent(textwrap.shorten(snippet, 240, placeholder=" …"), "   "), file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m rag", description="Recherche et réponses sur l'index innosoc.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    for name, help_ in (("search", "chercher des passages ou des ressources"), ("ask", "poser une question")):
+        s = sub.add_parser(name, help=help_)
+        s.add_argument("--index", type=Path, default=DEFAULT_INDEX)
+        s.add_argument("--model", default=None, help="vérifie que l'index a été construit avec ce modèle")
+        s.add_argument("--type", action="append", help="filtre par type (répétable)")
+        s.add_argument("--lang", action="append", help="filtre par langue (répétable)")
+        s.add_argument("--year-min", type=int)
+        s.add_argument("--year-max", type=int)
+        s.add_argument("--json", action="store_true", help="sortie JSON")
+        s.add_argument("--fusion", choices=("rrf", "weighted"), default=Settings.fusion)
+    s = sub.choices["search"]
+    s.add_argument("query", nargs="?")
+    s.add_argument("-k", type=int, default=10)
+    s.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    s.add_argument("--group", action="store_true", help="une ligne par ressource avec ses meilleurs passages")
+    s.add_argument("--queries", type=Path, help="fichier de requêtes, une par ligne ; sortie JSON Lines")
+    s = sub.choices["ask"]
+    s.add_argument("question", nargs="+")
+    s.add_argument("--history", action="append", default=[], help="question précédente (répétable, dans l'ordre)")
+    a = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    try:
+        return _run(a)
+    except InnosocError as e:
+        print(f"Erreur : {e}", file=sys.stderr)
+        return 2
+
+
+def _run(a) -> int:
+    from .retrieve import Retriever
+
+    settings = Settings(index_dir=a.index, fusion=a.fusion)
+    retriever = Retriever.open(settings, expect_model=a.model)
+    filters = _filters(a)
+    out = sys.stdout
+    if a.cmd == "search":
+        if a.queries:
+            try:
+                lines = a.queries.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as e:
+                print(f"Erreur : fichier de requêtes illisible {a.queries} ({e})", file=sys.stderr)
+                return 2
+            for q in (ln.strip() for ln in lines):
+                if q:
+                    hits = retriever.search(q, k=a.k, filters=filters, mode=a.mode, group=a.group)
+                    out.write(json.dumps({"query": q, "hits": [h.to_json() for h in hits]}, ensure_ascii=False) + "\n")
+            return 0
+        if not a.query:
+            print("Erreur : donnez une requête, ou --queries FICHIER.", file=sys.stderr)
+            return 2
+        hits = retriever.search(a.query, k=a.k, filters=filters, mode=a.mode, group=a.group)
+        if a.json:
+            out.write(json.dumps({"query": a.query, "hits": [h.to_json() for h in hits]}, ensure_ascii=False, indent=1) + "\n")
+        elif not hits:
+            print("Aucun résultat.", file=out)
+        else:
+            _print_hits(hits, out)
+        return 0
+    from .answer import ExtractiveAnswerer, contextual_query
+
+    history: list[str] = []
+    for h in a.history:
+        history.append(contextual_query(h, history))
+    ans = ExtractiveAnswerer(retriever).answer(" ".join(a.question), history=history, filters=filters)
+    if a.json:
+        out.write(json.dumps(ans.to_json(), ensure_ascii=False, indent=1) + "\n")
+        return 0
+    if ans.query != ans.question:
+        print(f"(recherche : {ans.query})\n", file=out)
+    print(textwrap.fill(ans.text, 100), file=out)
+    if ans.found:
+        print("\nSources :", file=out)
+        print(ans.sources_text(), file=out)
+    else:
+        _print_hits(ans.hits, out)
+    return 0

@@ -1,0 +1,276 @@
+"""The index on disk: FAISS vectors + BM25 + chunk records + a manifest, written atomically.
+
+Layout of an index folder:
+
+    CURRENT            name of the live generation (replaced atomically with os.replace)
+    gen-<ns>/          one complete, immutable generation
+        manifest.json  format version, model id and dimension, chunking, per-file hashes, file checksums
+        chunks.jsonl   one chunk (text + metadata) per line, row i = vector i
+        vectors.npy    float32 embeddings, L2-normalised (kept so that unchanged files are not re-embedded)
+        faiss.index    inner-product index over the vectors
+        bm25/          bm25s index over the analysed chunk texts
+    .lock              held by the one ingest that may write
+
+A new generation is written under a temporary name, fsynced, renamed, and only then named in CURRENT, so a
+reader always sees either the old or the new complete generation, whenever a writer is killed.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import (IndexCorruptError, IndexIncompatibleError, IndexLockedError, IndexMissingError,
+                     InnosocError)
+from .settings import FORMAT_VERSION
+from .text import analyze
+from .types import Chunk
+
+log = logging.getLogger(__name__)
+
+_DATA_FILES = ("chunks.jsonl", "vectors.npy", "faiss.index")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def bm25_text(chunk: Chunk) -> str:
+    parts = [chunk.meta.get("title") or "", chunk.section or "", chunk.text]
+    return "\n".join(p for p in parts if p)
+
+
+@dataclass
+class Index:
+    path: Path
+    manifest: dict
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    faiss: object
+    bm25: object
+
+    @property
+    def model_id(self) -> str:
+        return self.manifest["model"]["id"]
+
+    @property
+    def built_at(self) -> str:
+        return self.manifest.get("created_at", "")
+
+    def documents(self) -> dict[str, dict]:
+        """doc_id → metadata of every document in the index (first chunk's copy)."""
+        out: dict[str, dict] = {}
+        for c in self.chunks:
+            out.setdefault(c.doc_id, dict(c.meta, source=c.source))
+        return out
+
+
+# ---------------------------------------------------------------- reading
+
+def current_generation(index_dir: Path) -> Path | None:
+    try:
+        name = (Path(index_dir) / "CURRENT").read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise IndexCorruptError(f"Index « {index_dir} » : fichier CURRENT illisible ({e}).") from None
+    if not name.startswith("gen-") or "/" in name:
+        raise IndexCorruptError(f"Index « {index_dir} » : fichier CURRENT altéré. "
+                                f"Reconstruisez : python -m ingest --index {index_dir} --rebuild")
+    return Path(index_dir) / name
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    gen = current_generation(index_dir)
+    if gen is None:
+        return None
+    try:
+        return json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def load_index(index_dir: Path, expect_model: str | None = None, verify: bool = True) -> Index:
+    index_dir = Path(index_dir)
+    for attempt in range(3):
+        gen = current_generation(index_dir)
+        if gen is None:
+            raise IndexMissingError(index_dir)
+        try:
+            return _load_generation(index_dir, gen, expect_model, verify)
+        except FileNotFoundError:
+            # a writer swapped generations and removed this one while we were reading it: read CURRENT again
+            if attempt == 2:
+                raise
+            time.sleep(0.05)
+    raise AssertionError("unreachable")
+
+
+def _rebuild_hint(index_dir: Path) -> str:
+    return f"Reconstruisez-le : python -m ingest --index {index_dir} --rebuild"
+
+
+def _load_generation(index_dir: Path, gen: Path, expect_model: str | None, verify: bool) -> Index:
+    import faiss
+    import bm25s
+
+    try:
+        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as e:
+        raise IndexCorruptError(f"Index « {index_dir} » : manifeste illisible ({e}). {_rebuild_hint(index_dir)}")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexIncompatibleError(
+            f"Index « {index_dir} » au format {manifest.get('format_version')}, ce programme lit le format "
+            f"{FORMAT_VERSION}. {_rebuild_hint(index_dir)}")
+    if expect_model is not None:
+        from .embed import canonical_model_id
+        if canonical_model_id(expect_model) != manifest["model"]["id"]:
+            raise IndexIncompatibleError(
+                f"Index « {index_dir} » construit avec le modèle « {manifest['model']['id']} », pas avec "
+                f"« {canonical_model_id(expect_model)} ». Omettez --model, ou reconstruisez l'index : "
+                f"python -m ingest --index {index_dir} --model {expect_model}")
+    if verify:
+        for name, digest in manifest.get("checksums", {}).items():
+            p = gen / name
+            if not p.exists():
+                raise IndexCorruptError(f"Index « {index_dir} » : fichier manquant {name}. {_rebuild_hint(index_dir)}")
+            if _sha256(p) != digest:
+                raise IndexCorruptError(
+                    f"Index « {index_dir} » : {name} est altéré ou tronqué (somme de contrôle différente). "
+                    f"{_rebuild_hint(index_dir)}")
+    try:
+        with open(gen / "chunks.jsonl", encoding="utf-8") as f:
+            chunks = [Chunk.from_json(json.loads(line)) for line in f if line.strip()]
+        vectors = np.load(gen / "vectors.npy", allow_pickle=False)
+        index = faiss.read_index(str(gen / "faiss.index"))
+        bm25 = bm25s.BM25.load(str(gen / "bm25"), load_corpus=False) if chunks else None
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, TypeError, RuntimeError, KeyError) as e:
+        raise IndexCorruptError(f"Index « {index_dir} » illisible ({type(e).__name__}: {e}). {_rebuild_hint(index_dir)}")
+    n = manifest.get("n_chunks")
+    if not (len(chunks) == n == vectors.shape[0] == index.ntotal) or (n and vectors.shape[1] != manifest["model"]["dim"]):
+        raise IndexCorruptError(
+            f"Index « {index_dir} » incohérent : {len(chunks)} passages, {vectors.shape[0]} vecteurs, "
+            f"{index.ntotal} dans FAISS, {n} annoncés. {_rebuild_hint(index_dir)}")
+    return Index(path=gen, manifest=manifest, chunks=chunks, vectors=vectors, faiss=index, bm25=bm25)
+
+
+# ---------------------------------------------------------------- writing
+
+@contextlib.contextmanager
+def writer_lock(index_dir: Path, wait: bool = False):
+    """Only one ingest writes an index at a time; the lock dies with its process, so a kill frees it."""
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(index_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise IndexLockedError(index_dir) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def build_faiss(vectors: np.ndarray, kind: str):
+    import faiss
+
+    dim = vectors.shape[1]
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 128
+    elif kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    else:
+        raise InnosocError(f"Type d'index FAISS inconnu « {kind} » (choix : flat, hnsw)")
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def write_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manifest: dict) -> Path:
+    """Write a complete new generation aside, then make it current. Caller holds `writer_lock`."""
+    import faiss
+    import bm25s
+
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    name = f"gen-{time.time_ns()}"
+    tmp = index_dir / f".tmp-{name}"
+    tmp.mkdir()
+    try:
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+            for c in chunks:
+                f.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
+        with open(tmp / "vectors.npy", "wb") as f:
+            np.save(f, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+        faiss.write_index(build_faiss(vectors, manifest["faiss"]), str(tmp / "faiss.index"))
+        files = list(_DATA_FILES)
+        if chunks:
+            bm = bm25s.BM25()
+            bm.index([analyze(bm25_text(c), c.meta.get("language")) or [""] for c in chunks], show_progress=False)
+            bm.save(str(tmp / "bm25"))
+            files += [f"bm25/{p.name}" for p in sorted((tmp / "bm25").iterdir())]
+        manifest = dict(manifest, format_version=FORMAT_VERSION, n_chunks=len(chunks),
+                        created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                        checksums={fn: _sha256(tmp / fn) for fn in files})
+        with open(tmp / "manifest.json", "w", encoding="utf-8") as f:
+            json.dump(manifest, f, ensure_ascii=False, indent=1)
+        for fn in files + ["manifest.json"]:
+            with open(tmp / fn, "rb") as f:
+                os.fsync(f.fileno())
+        for d in (tmp / "bm25", tmp):
+            if d.exists():
+                _fsync_dir(d)
+        final = index_dir / name
+        os.rename(tmp, final)
+        pointer = index_dir / ".CURRENT.tmp"
+        with open(pointer, "w", encoding="utf-8") as f:
+            f.write(name + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(pointer, index_dir / "CURRENT")
+        _fsync_dir(index_dir)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        hint = " (disque plein)" if e.errno == errno.ENOSPC else ""
+        raise InnosocError(f"Écriture de l'index « {index_dir} » impossible{hint} : {e}. "
+                           f"L'index précédent reste intact.") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _collect_garbage(index_dir, keep=name)
+    return final
+
+
+def _collect_garbage(index_dir: Path, keep: str) -> None:
+    for p in index_dir.iterdir():
+        if p.name != keep and (p.name.startswith("gen-") or p.name.startswith(".tmp-gen-")):
+            shutil.rmtree(p, ignore_errors=True)

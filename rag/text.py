@@ -1,0 +1,101 @@
+"""Text helpers shared by ingest and retrieval: language detection, sentence splitting, BM25 analysis.
+
+BM25 analysis = lowercase → word split → stop-word removal → Snowball stem (in the text's language) →
+accent folding. Stemming runs before folding because the Snowball rules expect accented forms.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+import Stemmer
+from bm25s import stopwords as _sw
+
+LANGS = ("fr", "en", "es", "pt", "it")
+_STEMMER_NAMES = {"fr": "french", "en": "english", "es": "spanish", "pt": "portuguese", "it": "italian"}
+_STOP = {
+    "fr": set(_sw.STOPWORDS_FRENCH), "en": set(_sw.STOPWORDS_EN_PLUS), "es": set(_sw.STOPWORDS_SPANISH),
+    "pt": set(_sw.STOPWORDS_PORTUGUESE), "it": set(_sw.STOPWORDS_ITALIAN),
+}
+# Elisions (l', d', qu'…) glue articles to words in French and Italian.
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_ELISION = re.compile(r"\b(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu|quoiqu|dell|all|dall|nell|sull)['’]", re.I)
+
+
+def fold(text: str) -> str:
+    """Remove accents: 'économie' → 'economie'."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+@functools.lru_cache(maxsize=8)
+def _stemmer(lang: str):
+    return Stemmer.Stemmer(_STEMMER_NAMES.get(lang, "french"))
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(_ELISION.sub(" ", text.lower()))
+
+
+def analyze(text: str, lang: str | None) -> list[str]:
+    """BM25 terms of a text written in `lang` (unknown languages are treated as French, the corpus's own)."""
+    lang = lang if lang in _STOP else "fr"
+    stop = _STOP[lang]
+    toks = [w for w in words(text) if w not in stop and fold(w) not in stop]
+    return [fold(s) for s in _stemmer(lang).stemWords(toks)]
+
+
+def analyze_query(text: str) -> list[str]:
+    """A query's language is unreliable when short, so its words are stemmed both as its detected language
+    and as French (the corpus's main language); BM25 sums over terms, so extra forms only add matches."""
+    lang = detect_language(text, default="fr")
+    terms = analyze(text, lang)
+    if lang != "fr":
+        kept = " ".join(w for w in words(text) if w not in _STOP.get(lang, ()))
+        terms += [t for t in analyze(kept, "fr") if t not in terms]
+    return terms
+
+
+_ident = None
+
+
+def detect_language(text: str, default: str = "fr") -> str:
+    global _ident
+    text = text.strip()
+    if len(text) < 3:
+        return default
+    if _ident is None:
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+        _ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        _ident.set_languages(list(LANGS))
+    lang, prob = _ident.classify(text[:5000])
+    # Short questions ("Et au Brésil ?") give weak guesses; keep the corpus language then.
+    if len(text) < 40 and prob < 0.9:
+        return default
+    return lang
+
+
+# Sentence boundaries: ., !, ? or … followed by space and an upper-case letter, digit, quote or bracket.
+_SENT_END = re.compile(r"(?<=[.!?…])[\"»”)]?\s+(?=[«\"“(\[]?[A-ZÀ-ÖØ-Þ0-9¿¡])")
+_ABBREV = re.compile(r"(?:\b(?:M|Mme|Dr|Pr|p|pp|n°|no|vol|éd|ed|cf|etc|art|al|op|cit|ibid|St|Ste|av|J\.-C|ex)|\b[A-Z])\.$")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split a paragraph into sentences, keeping each sentence verbatim (no whitespace rewriting inside)."""
+    out: list[str] = []
+    start = 0
+    for m in _SENT_END.finditer(text):
+        candidate = text[start:m.start()].rstrip()
+        if _ABBREV.search(candidate):
+            continue
+        if candidate:
+            out.append(candidate.strip())
+        start = m.end()
+    tail = text[start:].strip()
+    if tail:
+        out.append(tail)
+    return out
+
+
+def paragraphs(text: str) -> list[str]:
+    return [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]

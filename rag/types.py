@@ -1,0 +1,136 @@
+"""The small data types passed between pipeline stages.
+
+load → `Document` (made of `Section`s) → split → `Chunk` → index → retrieve → `Hit` → answer → `Answer`.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Metadata carried from a document's front matter to every chunk and hit.
+META_FIELDS = ("id", "title", "type", "authors", "year", "language", "url", "publisher", "countries", "topics")
+
+RESOURCE_TYPES = (
+    "publication", "these", "video", "outil_pedagogique", "etude_de_cas",
+    "document_analyse", "intervention_publique", "article",
+)
+TYPE_LABELS_FR = {
+    "publication": "Publications", "these": "Thèses", "video": "Vidéos",
+    "outil_pedagogique": "Outils pédagogiques", "etude_de_cas": "Études de cas",
+    "document_analyse": "Documents d'analyse", "intervention_publique": "Interventions publiques",
+    "article": "Articles", "concept": "Notes de concept", "dossier": "Dossier", "document": "Documents",
+}
+
+
+@dataclass(frozen=True)
+class Section:
+    text: str
+    page: int | None = None
+    heading: str | None = None
+
+
+@dataclass
+class Document:
+    source: str          # path as ingested
+    meta: dict[str, Any]  # META_FIELDS, filled in by the loader
+    sections: list[Section]
+    sha256: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.meta["id"]
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(s.text for s in self.sections)
+
+
+@dataclass
+class Chunk:
+    chunk_id: str
+    doc_id: str
+    source: str
+    text: str
+    page: int | None
+    section: str | None
+    meta: dict[str, Any]
+    n_tokens: int = 0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Chunk":
+        return cls(**d)
+
+
+@dataclass
+class Hit:
+    rank: int
+    score: float
+    chunk: Chunk
+    dense_score: float | None = None
+    bm25_score: float | None = None
+    passages: list[Chunk] = field(default_factory=list)  # grouped mode: the resource's best passages
+
+    def to_json(self) -> dict:
+        m = self.chunk.meta
+        d = {
+            "rank": self.rank, "score": round(float(self.score), 6), "text": self.chunk.text,
+            "doc_id": self.chunk.doc_id, "source": self.chunk.source, "title": m.get("title"),
+            "type": m.get("type"), "authors": m.get("authors") or [], "year": m.get("year"),
+            "url": m.get("url"), "language": m.get("language"), "page": self.chunk.page,
+            "section": self.chunk.section, "chunk_id": self.chunk.chunk_id,
+        }
+        if self.passages:
+            d["passages"] = [{"chunk_id": c.chunk_id, "text": c.text, "page": c.page} for c in self.passages]
+        return d
+
+
+@dataclass
+class Citation:
+    n: int
+    chunk: Chunk
+    sentences: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        m = self.chunk.meta
+        return {
+            "n": self.n, "doc_id": self.chunk.doc_id, "source": self.chunk.source, "title": m.get("title"),
+            "type": m.get("type"), "authors": m.get("authors") or [], "year": m.get("year"),
+            "url": m.get("url"), "page": self.chunk.page, "passage": self.chunk.text,
+            "sentences": self.sentences,
+        }
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str                     # the answer body with inline [n] markers
+    citations: list[Citation]
+    hits: list[Hit]
+    found: bool = True            # False: nothing relevant, `hits` are only suggestions
+    query: str = ""               # the query actually searched (rewritten for follow-ups)
+    warnings: list[str] = field(default_factory=list)
+    mode: str = "extractive"
+
+    def sources_text(self) -> str:
+        lines = []
+        for c in self.citations:
+            m = c.chunk.meta
+            if m.get("type") == "concept":
+                authors, year = "note de synthèse innosoc", "d'après les sources citées"
+            else:
+                authors = ", ".join(m.get("authors") or []) or "auteur inconnu"
+                year = m.get("year") or "s.d."
+            label = TYPE_LABELS_FR.get(m.get("type"), m.get("type") or "document")
+            url = f" — {m['url']}" if m.get("url") else ""
+            lines.append(f"[{c.n}] {m.get('title')} — {authors} ({year}), {label}{url}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question, "query": self.query, "answer": self.text, "found": self.found,
+            "mode": self.mode, "citations": [c.to_json() for c in self.citations],
+            "hits": [h.to_json() for h in self.hits], "warnings": self.warnings,
+        }

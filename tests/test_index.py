@@ -1,0 +1,194 @@
+"""Ingest and the on-disk index: manifest, incremental updates, rebuilds, atomicity, corruption, locking."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest import ingest
+from rag.errors import IndexCorruptError, IndexIncompatibleError, IndexLockedError, IndexMissingError
+from rag.store import current_generation, load_index, writer_lock
+
+from .conftest import ROOT, make_docx, make_html, make_pdf
+
+TINY_IDS = {"sol-violette", "scop-guide", "amap-paniers", "grameen-microcredit", "economia-solidaria-brasil",
+            "tiers-lieux-video"}
+
+
+def test_index_holds_every_document_with_its_metadata(tiny_index):
+    idx = load_index(tiny_index.index_dir)
+    assert set(idx.documents()) == TINY_IDS
+    m = idx.manifest
+    assert m["model"] == {"id": "all-MiniLM-L6-v2", "dim": 384}
+    assert m["chunking"] == {"chunk_tokens": 120, "chunk_overlap": 20}
+    assert m["format_version"] == 1 and m["n_chunks"] == len(idx.chunks) == idx.vectors.shape[0] == idx.faiss.ntotal
+    assert len(m["files"]) == 6 and all(len(f["sha256"]) == 64 for f in m["files"].values())
+    c = next(c for c in idx.chunks if c.doc_id == "grameen-microcredit")
+    assert c.meta["language"] == "en" and c.meta["year"] == 2006 and c.meta["type"] == "document_analyse"
+    assert c.source.endswith("grameen.md")
+    # vectors are normalised, so inner product is cosine
+    assert np.allclose(np.linalg.norm(idx.vectors, axis=1), 1.0, atol=1e-4)
+
+
+def test_all_formats_are_indexed_and_bad_files_are_skipped_with_reasons(tmp_path, minilm):
+    d = tmp_path / "mixed"
+    d.mkdir()
+    make_pdf(d / "rapport.pdf", ["Les cigales sont des clubs d'investisseurs solidaires.", "Page deux sur l'epargne."])
+    make_docx(d / "fiche.docx", "Jardins de Cocagne", ["Des jardins maraîchers biologiques d'insertion."])
+    make_html(d / "page.html", "Monnaies locales", ["La Gonette circule à Lyon depuis 2015."])
+    (d / "notes.txt").write_bytes("Régie de quartier à Lille : entretien et lien social.".encode("cp1252"))
+    (d / "vide.md").write_text("")
+    (d / "binaire.txt").write_bytes(b"\x00\x01\x02" * 100)
+    (d / "casse.pdf").write_bytes(b"%PDF-1.7 garbage")
+    make_pdf(d / "scan.pdf", [""])
+    report = ingest([d], minilm)
+    assert report.files_indexed == 4
+    skipped = {Path(s.path).name: s.reason for s in report.skipped}
+    assert set(skipped) == {"vide.md", "binaire.txt", "casse.pdf", "scan.pdf"}
+    assert "OCR" in skipped["scan.pdf"] and "vide" in skipped["vide.md"]
+    idx = load_index(minilm.index_dir)
+    pages = {c.page for c in idx.chunks if c.doc_id == "rapport"}
+    assert pages == {1, 2}
+    assert {c.doc_id for c in idx.chunks} == {"rapport", "fiche", "page", "notes"}
+
+
+def test_chunks_respect_token_budget_and_overlap(tmp_path, minilm):
+    d = tmp_path / "long"
+    d.mkdir()
+    sentences = [f"La coopérative numéro {i} organise une assemblée générale où chaque membre vote une fois." for i in range(60)]
+    (d / "long.md").write_text("# Long\n\n" + " ".join(sentences), encoding="utf-8")
+    minilm = minilm.with_(chunk_overlap=40)  # one sentence here is ~25 tokens: room for one in the overlap
+    ingest([d], minilm)
+    idx = load_index(minilm.index_dir)
+    from rag.embed import load_embedder
+    count = load_embedder(minilm.model).count_tokens
+    assert len(idx.chunks) > 3
+    for c in idx.chunks:
+        assert count(c.text) <= minilm.chunk_tokens + 10  # pieces are counted alone; joins add a few tokens
+        assert c.text.endswith(".")  # never cut inside a sentence
+    # consecutive chunks share their boundary sentence(s)
+    for a, b in zip(idx.chunks, idx.chunks[1:]):
+        assert a.text.split(". ")[-1] in b.text
+
+
+def test_second_run_reembeds_only_changed_files_and_drops_deleted(tiny_corpus, minilm):
+    first = ingest([tiny_corpus], minilm)
+    assert (first.files_parsed, first.files_reused) == (6, 0)
+    gen1 = current_generation(minilm.index_dir)
+
+    again = ingest([tiny_corpus], minilm)
+    assert not again.changed and again.files_parsed == 0 and again.files_reused == 6
+    assert current_generation(minilm.index_dir) == gen1  # nothing rewritten
+
+    p = tiny_corpus / "amap.md"
+    p.write_text(p.read_text(encoding="utf-8").replace("paysan de proximité", "maraîcher du village"), encoding="utf-8")
+    (tiny_corpus / "tiers-lieux.md").unlink()
+    third = ingest([tiny_corpus], minilm)
+    assert (third.files_parsed, third.files_reused, third.files_removed) == (1, 4, 1)
+    assert third.chunks_embedded == len([c for c in load_index(minilm.index_dir).chunks if c.doc_id == "amap-paniers"])
+    idx = load_index(minilm.index_dir)
+    assert "tiers-lieux-video" not in idx.documents()
+    assert any("maraîcher du village" in c.text for c in idx.chunks)
+    assert len({c.chunk_id for c in idx.chunks}) == len(idx.chunks)  # re-ingest never duplicates chunks
+
+
+def test_model_or_chunking_change_rebuilds_with_a_message(tiny_corpus, minilm):
+    ingest([tiny_corpus], minilm)
+    r = ingest([tiny_corpus], minilm.with_(chunk_tokens=80))
+    assert r.rebuild_reason and "découpage" in r.rebuild_reason and r.files_parsed == 6
+
+
+def test_search_refuses_an_index_built_with_another_model(tiny_index):
+    with pytest.raises(IndexIncompatibleError, match="all-MiniLM-L6-v2"):
+        load_index(tiny_index.index_dir, expect_model="multilingual-e5-small")
+
+
+def test_missing_index_is_a_clear_error(tmp_path):
+    with pytest.raises(IndexMissingError, match="python -m ingest"):
+        load_index(tmp_path / "nowhere")
+
+
+def test_corrupted_or_truncated_files_are_detected(tiny_corpus, minilm):
+    ingest([tiny_corpus], minilm)
+    gen = current_generation(minilm.index_dir)
+    with open(gen / "vectors.npy", "r+b") as f:
+        f.seek(200)
+        f.write(b"\xff\xff\xff\xff")
+    with pytest.raises(IndexCorruptError, match="vectors.npy"):
+        load_index(minilm.index_dir)
+    # a rebuild-from-scratch on the next ingest repairs it
+    r = ingest([tiny_corpus], minilm)
+    assert r.rebuild_reason and "inutilisable" in r.rebuild_reason
+    load_index(minilm.index_dir)
+    with open(current_generation(minilm.index_dir) / "chunks.jsonl", "r+b") as f:
+        f.truncate(100)
+    with pytest.raises(IndexCorruptError, match="chunks.jsonl"):
+        load_index(minilm.index_dir)
+
+
+def test_other_format_version_is_refused(tiny_corpus, minilm):
+    ingest([tiny_corpus], minilm)
+    mpath = current_generation(minilm.index_dir) / "manifest.json"
+    m = json.loads(mpath.read_text())
+    m["format_version"] = 99
+    mpath.write_text(json.dumps(m))
+    with pytest.raises(IndexIncompatibleError, match="format 99"):
+        load_index(minilm.index_dir)
+
+
+def test_second_writer_is_refused_while_one_holds_the_lock(tiny_corpus, minilm):
+    with writer_lock(minilm.index_dir):
+        with pytest.raises(IndexLockedError, match="Un autre ingest"):
+            ingest([tiny_corpus], minilm)
+    ingest([tiny_corpus], minilm)  # lock released
+
+
+def test_symlink_outside_the_corpus_is_not_followed(tmp_path, tiny_corpus, minilm):
+    outside = tmp_path / "secret.md"
+    outside.write_text("# Secret\n\nMot de passe de la banque coopérative.", encoding="utf-8")
+    (tiny_corpus / "lien.md").symlink_to(outside)
+    r = ingest([tiny_corpus], minilm)
+    assert any("lien symbolique" in s.reason for s in r.skipped)
+    assert "secret" not in load_index(minilm.index_dir).documents()
+
+
+def test_killed_ingest_leaves_previous_index_intact(tmp_path, tiny_corpus, minilm):
+    """SIGKILL an ingest at several moments while it rebuilds: the old generation always loads, whole."""
+    ingest([tiny_corpus], minilm)
+    before = load_index(minilm.index_dir)
+    before_ids = [c.chunk_id for c in before.chunks]
+    big = tiny_corpus / "gros"
+    big.mkdir()
+    for i in range(40):
+        (big / f"doc{i}.md").write_text(f"# Document {i}\n\n" + " ".join(
+            f"Phrase {j} du document {i} sur les coopératives et la finance solidaire." for j in range(40)),
+            encoding="utf-8")
+    outcomes = set()
+    for delay in (0.5, 2.0, 3.5, 5.0, 6.5):
+        proc = subprocess.Popen([sys.executable, "-m", "ingest", "-q", "--model", minilm.model, "--chunk-tokens",
+                                 str(minilm.chunk_tokens), "--chunk-overlap", str(minilm.chunk_overlap),
+                                 "--index", str(minilm.index_dir), str(tiny_corpus)], cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        idx = load_index(minilm.index_dir)  # verifies checksums and counts
+        ids = [c.chunk_id for c in idx.chunks]
+        if ids == before_ids:
+            outcomes.add("old")
+        else:
+            assert len(idx.documents()) == 46, "a generation is either the old one or the new complete one"
+            outcomes.add("new")
+            break
+    assert "old" in outcomes
+    # leftovers of killed runs are cleaned by the next successful ingest
+    ingest([tiny_corpus], minilm)
+    assert not [p for p in Path(minilm.index_dir).iterdir() if p.name.startswith(".tmp-")]
+    assert len(load_index(minilm.index_dir).documents()) == 46
