@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from typing import Callable, Protocol
 
 import numpy as np
@@ -110,6 +111,9 @@ class SentenceTransformerEmbedder:
                 f"paquet ({E5_ID} ou {MINILM_ID}) ou un dossier local."
             ) from e
         self.dim = int(self.model.get_embedding_dimension())
+        # One encode at a time: the C engine keeps per-model buffers, and on two cores a second concurrent
+        # encode would only compete for the same cores (the app serves several participants at once).
+        self._lock = threading.Lock()
 
     def count_tokens(self, text: str) -> int:
         return self._count(text)
@@ -118,26 +122,31 @@ class SentenceTransformerEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
             batch = texts[start:start + batch_size]
-            out[start:start + len(batch)] = self.model.encode_document(
-                batch, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
-            )
+            with self._lock:
+                out[start:start + len(batch)] = self.model.encode_document(
+                    batch, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+                )
             if progress:
                 progress(start + len(batch), len(texts))
         return out
 
     def encode_queries(self, texts) -> np.ndarray:
-        return np.asarray(
-            self.model.encode_query(list(texts), normalize_embeddings=True, convert_to_numpy=True), dtype=np.float32
-        )
+        with self._lock:
+            return np.asarray(
+                self.model.encode_query(list(texts), normalize_embeddings=True, convert_to_numpy=True),
+                dtype=np.float32,
+            )
 
 
 _cache: dict[str, SentenceTransformerEmbedder] = {}
+_cache_lock = threading.Lock()
 
 
 def load_embedder(name: str) -> SentenceTransformerEmbedder:
     """Load (once per process) the embedder for a model name, alias or path."""
     key = canonical_model_id(name)
-    if key not in _cache:
-        log.info("loading embedding model %s", key)
-        _cache[key] = SentenceTransformerEmbedder(name)
-    return _cache[key]
+    with _cache_lock:
+        if key not in _cache:
+            log.info("loading embedding model %s", key)
+            _cache[key] = SentenceTransformerEmbedder(name)
+        return _cache[key]

@@ -23,8 +23,7 @@ class Bars:
             bar = self.bars[stage] = tqdm(total=total, desc=_LABELS.get(stage, stage), unit="", file=sys.stderr,
                                           leave=True, dynamic_ncols=True)
         bar.total = total
-        bar.n = done
-        bar.refresh()
+        bar.update(done - bar.n)  # update() honours tqdm's refresh rate; a log file gets a few lines, not 1000s
         if done >= total:
             bar.close()
 

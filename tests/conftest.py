@@ -3,6 +3,7 @@ that make real PDF, DOCX and HTML files."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -59,6 +60,11 @@ def corpus_index(tmp_path_factory) -> Settings:
     """The bundled corpus indexed with the default multilingual model (about two minutes on 2 cores)."""
     d = tmp_path_factory.mktemp("corpus-index")
     s = Settings(index_dir=d / "index")
+    # Developers may point INNOSOC_TEST_INDEX at an index of corpus/ built earlier: it is copied, then brought
+    # up to date by the same incremental ingest (which re-embeds only what changed).
+    prebuilt = os.environ.get("INNOSOC_TEST_INDEX")
+    if prebuilt and Path(prebuilt).is_dir():
+        shutil.copytree(prebuilt, s.index_dir, ignore=shutil.ignore_patterns(".lock"))
     report = ingest([ROOT / "corpus"], s)
     assert not report.skipped, report.skipped
     return s

@@ -1,0 +1,567 @@
+"""innosoc in the browser: a Gradio app over the engine, for students, staff and workshop facilitators.
+
+`python app.py [--index DIR] [--corpus DIR] [--host 127.0.0.1] [--port 7860] [--auth USER:PASS] [--share]
+[--workshop]`
+
+The module has two layers. `InnosocApp` holds the handlers — plain Python over `rag/` and `ingest/`, which the
+tests call directly — and renders results as escaped HTML or Markdown. `build_ui` wires those handlers to
+Gradio components; `main` parses the command line, brings the index up to date and launches the server.
+No retrieval logic lives here.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import html
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.answer import ExtractiveAnswerer, contextual_query
+from rag.errors import InnosocError, QueryError
+from rag.retrieve import Filters, Retriever
+from rag.settings import DEFAULT_CORPUS, DEFAULT_INDEX, Settings
+from rag.store import load_index
+from rag.text import analyze, analyze_query
+from rag.types import RESOURCE_TYPES, TYPE_LABELS_FR, Answer, Hit
+
+log = logging.getLogger("innosoc.app")
+
+TYPE_SINGULAR_FR = {
+    "publication": "Publication", "these": "Thèse", "video": "Vidéo", "outil_pedagogique": "Outil pédagogique",
+    "etude_de_cas": "Étude de cas", "document_analyse": "Document d'analyse",
+    "intervention_publique": "Intervention publique", "article": "Article", "concept": "Note de concept",
+    "dossier": "Dossier", "document": "Document",
+}
+LANG_LABELS_FR = {"fr": "français", "en": "anglais", "es": "espagnol", "pt": "portugais", "it": "italien"}
+
+EXAMPLES_FR = [
+    "Qu'est-ce que l'innovation sociale ?",
+    "Quelle différence entre économie sociale et économie solidaire ?",
+    "Comment fonctionne une SCIC ?",
+    "Qu'est-ce qu'un PTCE et que dit la loi de 2014 ?",
+    "À quoi servent les monnaies locales complémentaires ?",
+    "Comment mesurer l'impact social d'une association ?",
+    "Qu'est-ce que l'économie solidaire au Brésil ?",
+    "Que propose l'approche du CRISES au Québec ?",
+]
+EXAMPLES_OTHER = [
+    "What is social innovation according to the European Commission?",
+    "¿Qué es la economía social y solidaria?",
+]
+
+MAX_MESSAGE_CHARS = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_message(message: str | None, limit: int = MAX_MESSAGE_CHARS) -> tuple[str, str | None]:
+    """Strip control characters and cut overlong input; return (text, notice for the user or None)."""
+    text = _CONTROL.sub(" ", message or "").strip()
+    if len(text) > limit:
+        return text[:limit], f"Votre message dépassait {limit} caractères : seuls les {limit} premiers ont été lus."
+    return text, None
+
+
+# ------------------------------------------------------------------------------------------------ rendering
+
+def esc(value) -> str:
+    return html.escape(str(value if value is not None else ""), quote=True)
+
+
+def safe_url(url) -> str | None:
+    url = str(url or "").strip()
+    return url if re.match(r"^https?://[^\s\"'<>]+$", url) else None
+
+
+def authors_text(meta: dict) -> str:
+    if meta.get("type") == "concept":
+        return "note de synthèse innosoc"
+    return ", ".join(meta.get("authors") or []) or "auteur inconnu"
+
+
+def highlight_sentences(passage: str, sentences: list[str]) -> str:
+    """Escaped passage with the answer's supporting sentences wrapped in <mark>."""
+    out = esc(passage)
+    for s in sentences:
+        e = esc(s)
+        out = out.replace(e, f"<mark>{e}</mark>", 1)
+    return out.replace("\n\n", "<br><br>")
+
+
+_TOKEN = re.compile(r"([^\W_]+)", re.UNICODE)
+
+
+def highlight_terms(passage: str, query: str, language: str | None) -> str:
+    """Escaped passage with the words that match the query's terms (same stem) wrapped in <mark>."""
+    terms = set(analyze_query(query))
+    parts = _TOKEN.split(passage)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2 == 1 and terms and set(analyze(part, language)) & terms:
+            out.append(f"<mark>{esc(part)}</mark>")
+        else:
+            out.append(esc(part))
+    return "".join(out).replace("\n\n", "<br><br>")
+
+
+def card(meta: dict, passage_html: str, *, number: int | None = None, extra: str = "") -> str:
+    kind = meta.get("type") or "document"
+    label = TYPE_SINGULAR_FR.get(kind, kind)
+    url = safe_url(meta.get("url"))
+    link = (f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow">Ouvrir la ressource ↗</a>'
+            if url else "")
+    num = f'<span class="num">[{number}]</span> ' if number is not None else ""
+    year = "note" if kind == "concept" else (meta.get("year") or "s.d.")
+    lang = LANG_LABELS_FR.get(meta.get("language"), meta.get("language") or "")
+    return (f'<div class="card" data-doc-id="{esc(meta.get("id"))}" data-type="{esc(kind)}">'
+            f'<div class="card-head">{num}<span class="badge badge-{esc(kind)}">{esc(label)}</span> '
+            f'<span class="meta">{esc(year)} · {esc(lang)}</span></div>'
+            f'<div class="title">{esc(meta.get("title"))}</div>'
+            f'<div class="authors">{esc(authors_text(meta))}</div>'
+            f'<div class="passage">{passage_html}</div>{extra}<div class="link">{link}</div></div>')
+
+
+def answer_markdown(ans: Answer, notice: str | None = None) -> str:
+    """The chat message: the answer with its [n] markers, then the numbered sources. Text is escaped so that
+    HTML in a question or a document is shown, never run."""
+    lines = []
+    if notice:
+        lines.append(f"_{esc(notice)}_\n")
+    for w in getattr(ans, "applied", []) or []:
+        lines.append(f"_{esc(w)}_")
+    if ans.query and ans.query != ans.question:
+        lines.append(f"_Recherche : {esc(ans.query)}_\n")
+    lines.append(esc(ans.text))
+    if ans.found and ans.citations:
+        lines.append("\n**Sources**")
+        for c in ans.citations:
+            m = c.chunk.meta
+            url = safe_url(m.get("url"))
+            link = f" — <{url}>" if url else ""
+            year = "" if m.get("type") == "concept" else f" ({esc(m.get('year') or 's.d.')})"
+            lines.append(f"{c.n}. {esc(m.get('title'))} — {esc(authors_text(m))}{year}, "
+                         f"{esc(TYPE_SINGULAR_FR.get(m.get('type'), m.get('type')))}{link}")
+    elif not ans.found and ans.hits:
+        for h in ans.hits[:5]:
+            m = h.chunk.meta
+            lines.append(f"- {esc(m.get('title'))} ({esc(TYPE_SINGULAR_FR.get(m.get('type'), m.get('type')))}, "
+                         f"{esc(m.get('year') or 's.d.')})")
+    for w in ans.warnings:
+        lines.append(f"\n_{esc(w)}_")
+    return "\n".join(lines)
+
+
+def sources_panel(ans: Answer) -> str:
+    if ans.found and ans.citations:
+        cards = [card(c.chunk.meta, highlight_sentences(c.chunk.text, c.sentences), number=c.n) for c in ans.citations]
+        return '<div class="cards">' + "".join(cards) + "</div>"
+    if ans.hits:
+        cards = [card(h.chunk.meta, esc(_snippet(h.chunk.text))) for h in ans.hits[:5]]
+        return ('<div class="cards"><p class="hint">Ressources les plus proches (aucune ne répond directement) :</p>'
+                + "".join(cards) + "</div>")
+    return '<p class="hint">Les sources citées apparaîtront ici.</p>'
+
+
+def _snippet(text: str, n: int = 400) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + " …"
+
+
+# ------------------------------------------------------------------------------------------------ handlers
+
+@dataclass
+class Conversation:
+    """One participant's conversation: the queries searched (for follow-ups) and each answered turn."""
+    queries: list[str] = field(default_factory=list)
+    turns: list[dict] = field(default_factory=list)
+
+
+class InnosocApp:
+    """The app's behaviour, independent of Gradio: every handler takes and returns plain values."""
+
+    def __init__(self, settings: Settings, feedback_path: Path | None = None, answerer=None):
+        self.settings = settings
+        self.retriever = Retriever.open(settings)
+        self.index = self.retriever.index
+        self.answerer = answerer or self._default_answerer()
+        self.feedback_path = Path(feedback_path) if feedback_path else Path(settings.index_dir).parent / "feedback" / "feedback.jsonl"
+        self._feedback_lock = threading.Lock()
+        self.docs = self.index.documents()
+
+    def _default_answerer(self):
+        try:  # the assistant (catalogue questions, intent cues) when present; plain extractive otherwise
+            from rag.assistant import Assistant
+            return Assistant(self.retriever)
+        except ImportError:
+            return ExtractiveAnswerer(self.retriever)
+
+    # -- chat -----------------------------------------------------------------------------------------
+    def ask(self, message: str, conv: Conversation, use_intent: bool = True) -> tuple[Answer, str | None]:
+        text, notice = clean_message(message)
+        if not text:
+            raise QueryError("Écrivez une question.")
+        history = list(conv.queries)
+        if hasattr(self.answerer, "ask"):
+            ans = self.answerer.ask(text, history=history, use_intent=use_intent)
+        else:
+            ans = self.answerer.answer(text, history=history)
+        conv.queries.append(ans.query or contextual_query(text, history))
+        conv.turns.append({"question": text, "answer": ans.text, "found": ans.found,
+                           "cited": [c.chunk.doc_id for c in ans.citations]})
+        return ans, notice
+
+    def record_feedback(self, conv: Conversation, turn: int, liked: bool) -> dict:
+        if not 0 <= turn < len(conv.turns):
+            raise QueryError("Réponse inconnue : impossible d'enregistrer l'avis.")
+        t = conv.turns[turn]
+        row = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "liked": bool(liked), "question": t["question"],
+               "answer": t["answer"], "cited_ids": t["cited"], "found": t["found"]}
+        self.feedback_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._feedback_lock, open(self.feedback_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return row
+
+    # -- resource finder ----------------------------------------------------------------------------
+    def type_counts(self) -> dict[str, int]:
+        counts = {t: 0 for t in RESOURCE_TYPES}
+        for m in self.docs.values():
+            if m.get("type") in counts:
+                counts[m["type"]] += 1
+        return counts
+
+    def languages(self) -> list[str]:
+        return sorted({m.get("language") for m in self.docs.values() if m.get("language")})
+
+    def year_bounds(self) -> tuple[int, int]:
+        years = [m["year"] for m in self.docs.values() if m.get("year")]
+        return (min(years), max(years)) if years else (1900, 2026)
+
+    def find(self, description: str, types: list[str] | None = None, languages: list[str] | None = None,
+             year_min: int | None = None, year_max: int | None = None, k: int = 10) -> list[Hit]:
+        text, _ = clean_message(description)
+        if not text:
+            raise QueryError("Décrivez la ressource cherchée (par exemple : « une coopérative d'insertion en milieu rural »).")
+        lo, hi = self.year_bounds()
+        filters = Filters(types=tuple(types or ()) or tuple(RESOURCE_TYPES), languages=tuple(languages or ()),
+                          year_min=int(year_min) if year_min and int(year_min) > lo else None,
+                          year_max=int(year_max) if year_max and int(year_max) < hi else None)
+        return self.retriever.search(text, k=k, filters=filters, group=True, passages_per_doc=1)
+
+    def similar(self, doc_id: str, k: int = 5) -> list[Hit]:
+        return self.retriever.similar(doc_id, k=k, filters=Filters(types=tuple(RESOURCE_TYPES)))
+
+    def results_html(self, hits: list[Hit], query: str | None) -> str:
+        if not hits:
+            return '<p class="hint">Aucune ressource ne correspond à ces critères.</p>'
+        cards = []
+        for h in hits:
+            m = h.chunk.meta
+            passage = highlight_terms(_snippet(h.chunk.text, 600), query, m.get("language")) if query else esc(_snippet(h.chunk.text))
+            cards.append(card(m, passage, number=h.rank))
+        return '<div class="cards">' + "".join(cards) + "</div>"
+
+    def export_csv(self, hits: list[Hit]) -> str:
+        fd, path = tempfile.mkstemp(prefix="innosoc-ressources-", suffix=".csv")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["rang", "id", "titre", "type", "année", "auteurs", "langue", "url"])
+            for h in hits:
+                m = h.chunk.meta
+                w.writerow([h.rank, h.chunk.doc_id, m.get("title"), TYPE_SINGULAR_FR.get(m.get("type"), m.get("type")),
+                            m.get("year") or "", "; ".join(m.get("authors") or []), m.get("language") or "",
+                            m.get("url") or ""])
+        return path
+
+    # -- dossier -----------------------------------------------------------------------------------
+    def dossier_intro(self) -> str:
+        chunks = [c for c in self.index.chunks if c.meta.get("type") == "dossier"]
+        if not chunks:
+            return "_L'introduction du dossier n'est pas dans l'index._"
+        seen, parts = set(), []
+        for c in chunks:  # overlapping chunks repeat paragraphs; keep each paragraph once
+            for p in c.text.split("\n\n"):
+                if p not in seen:
+                    seen.add(p)
+                    parts.append(esc(p))
+        return f"### {esc(chunks[0].section or chunks[0].meta.get('title'))}\n\n" + "\n\n".join(parts)
+
+    def counts_markdown(self) -> str:
+        counts = self.type_counts()
+        rows = ["| Type de ressource | Nombre |", "|---|---:|"]
+        rows += [f"| {TYPE_LABELS_FR[t]} | {counts[t]} |" for t in RESOURCE_TYPES]
+        rows.append(f"| **Total** | **{sum(counts.values())}** |")
+        return "\n".join(rows)
+
+    def index_facts(self) -> str:
+        m = self.index.manifest
+        n_concepts = sum(1 for d in self.docs.values() if d.get("type") == "concept")
+        return (f"- Documents indexés : **{len(self.docs)}** (dont {sum(self.type_counts().values())} ressources "
+                f"et {n_concepts} notes de concept)\n- Passages : **{len(self.index.chunks)}**\n"
+                f"- Modèle d'encodage : **{esc(m['model']['id'])}** (dimension {m['model']['dim']})\n"
+                f"- Découpage : {m['chunking']['chunk_tokens']} jetons, recouvrement {m['chunking']['chunk_overlap']}\n"
+                f"- Index construit le : {esc(m.get('created_at', '?'))}")
+
+    def list_type(self, kind: str) -> str:
+        docs = sorted((d for d in self.docs.values() if d.get("type") == kind),
+                      key=lambda d: (-(d.get("year") or 0), d.get("title") or ""))
+        if not docs:
+            return '<p class="hint">Aucune ressource de ce type.</p>'
+        items = []
+        for d in docs:
+            url = safe_url(d.get("url"))
+            title = (f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow">{esc(d.get("title"))}</a>'
+                     if url else esc(d.get("title")))
+            items.append(f'<li data-doc-id="{esc(d.get("id"))}">{title} — {esc(authors_text(d))} '
+                         f'({esc(d.get("year") or "s.d.")}, {esc(LANG_LABELS_FR.get(d.get("language"), d.get("language")))})</li>')
+        return f'<ul class="type-list">{"".join(items)}</ul>'
+
+
+# ------------------------------------------------------------------------------------------------ Gradio UI
+
+CSS = """
+.cards { display: flex; flex-direction: column; gap: 10px; }
+.card { border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; background: #fff; }
+.card .title { font-weight: 600; margin: 4px 0 2px; }
+.card .authors, .card .meta { color: #57606a; font-size: 0.9em; }
+.card .passage { margin-top: 6px; font-size: 0.92em; line-height: 1.45; }
+.card mark { background: #fff3b0; padding: 0 1px; }
+.badge { display: inline-block; border-radius: 10px; padding: 1px 8px; font-size: 0.8em; background: #e8eefc; color: #1f3a8a; }
+.badge-etude_de_cas { background: #e6f6ea; color: #1a5e2a; } .badge-concept { background: #f3e8fd; color: #5b2a86; }
+.badge-video { background: #fdecea; color: #8a1f1f; } .badge-these { background: #fff4e0; color: #7a4b00; }
+.num { font-weight: 700; } .hint { color: #57606a; font-style: italic; }
+"""
+CSS_WORKSHOP = CSS + """
+body, .gradio-container { font-size: 20px !important; }
+.message, .card, textarea, button { font-size: 1.15em !important; }
+"""
+
+
+def build_ui(app: InnosocApp, workshop: bool = False):
+    import gradio as gr
+
+    counts = app.type_counts()
+    type_choices = [(f"{TYPE_LABELS_FR[t]} ({counts[t]})", t) for t in RESOURCE_TYPES]
+    lang_choices = [(LANG_LABELS_FR.get(l, l), l) for l in app.languages()]
+    lo, hi = app.year_bounds()
+
+    with gr.Blocks(title="innosoc — innovation sociale et ESS") as demo:
+        gr.Markdown("# innosoc\nAssistant documentaire sur l'innovation sociale et l'économie sociale et solidaire. "
+                    "Les réponses sont tirées du corpus et citent leurs sources [n].")
+        conv_state = gr.State(Conversation())
+        with gr.Tabs():
+            with gr.Tab("Discuter", id="chat"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(label="Conversation", height=560 if not workshop else 680,
+                                             feedback_options=("Like", "Dislike"), elem_id="chatbot",
+                                             sanitize_html=True, placeholder="Posez une question sur l'innovation sociale ou l'ESS.")
+                        msg = gr.Textbox(label="Votre question", placeholder="Par exemple : qu'est-ce qu'une SCIC ?",
+                                         lines=2, max_lines=6, elem_id="question", max_length=MAX_MESSAGE_CHARS * 2)
+                        with gr.Row():
+                            send = gr.Button("Envoyer", variant="primary", elem_id="send")
+                            clear = gr.Button("Nouveau participant" if workshop else "Effacer la conversation",
+                                              elem_id="clear")
+                        gr.Examples(EXAMPLES_FR + EXAMPLES_OTHER, inputs=msg, label="Exemples de questions")
+                    with gr.Column(scale=2):
+                        gr.Markdown("### Sources citées")
+                        sources = gr.HTML('<p class="hint">Les sources citées apparaîtront ici.</p>', elem_id="sources")
+
+            with gr.Tab("Trouver une ressource", id="find"):
+                with gr.Row():
+                    with gr.Column(scale=1):
+                        desc = gr.Textbox(label="Décrivez la ressource", lines=3, elem_id="find-desc",
+                                          placeholder="une coopérative d'insertion en milieu rural…")
+                        f_types = gr.CheckboxGroup(type_choices, label="Type", elem_id="find-types")
+                        f_langs = gr.CheckboxGroup(lang_choices, label="Langue", elem_id="find-langs")
+                        with gr.Row():
+                            f_from = gr.Number(value=lo, label="De (année)", precision=0, minimum=lo, maximum=hi)
+                            f_to = gr.Number(value=hi, label="À (année)", precision=0, minimum=lo, maximum=hi)
+                        find_btn = gr.Button("Chercher", variant="primary", elem_id="find-btn")
+                        similar_of = gr.Dropdown(choices=[], label="Ressources similaires à…", elem_id="similar-of")
+                        similar_btn = gr.Button("Voir les ressources similaires", elem_id="similar-btn")
+                        export = gr.DownloadButton("Exporter la liste (CSV)", visible=False, elem_id="export")
+                    with gr.Column(scale=2):
+                        results = gr.HTML('<p class="hint">Les ressources trouvées apparaîtront ici.</p>',
+                                          elem_id="find-results")
+
+            with gr.Tab("Le dossier", id="dossier"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        gr.Markdown(app.dossier_intro(), elem_id="dossier-intro")
+                    with gr.Column(scale=2):
+                        gr.Markdown("### Les ressources du dossier")
+                        gr.Markdown(app.counts_markdown(), elem_id="dossier-counts")
+                        gr.Markdown("### L'index")
+                        gr.Markdown(app.index_facts(), elem_id="index-facts")
+                browse = gr.Dropdown([(TYPE_LABELS_FR[t], t) for t in RESOURCE_TYPES], label="Parcourir un type",
+                                     elem_id="browse-type")
+                browse_list = gr.HTML(elem_id="browse-list")
+
+        # -- chat wiring
+        def respond(message, history, conv: Conversation):
+            history = list(history or [])
+            text, _ = clean_message(message)
+            if not text:
+                yield history, gr.skip(), conv, ""
+                return
+            history.append({"role": "user", "content": esc(text)})
+            history.append({"role": "assistant", "content": "_Je cherche dans le corpus…_"})
+            yield history, gr.skip(), conv, ""
+            try:
+                ans, notice = app.ask(message, conv)
+                history[-1] = {"role": "assistant", "content": answer_markdown(ans, notice)}
+                panel = sources_panel(ans)
+            except InnosocError as e:
+                history[-1] = {"role": "assistant", "content": f"_Erreur : {esc(e)}_"}
+                conv.turns.append({"question": text, "answer": str(e), "found": False, "cited": []})
+                panel = gr.skip()
+            yield history, panel, conv, ""
+
+        send.click(respond, [msg, chatbot, conv_state], [chatbot, sources, conv_state, msg], api_visibility="private")
+        msg.submit(respond, [msg, chatbot, conv_state], [chatbot, sources, conv_state, msg], api_visibility="private")
+
+        def reset():
+            return [], '<p class="hint">Les sources citées apparaîtront ici.</p>', Conversation(), ""
+
+        clear.click(reset, None, [chatbot, sources, conv_state, msg], api_visibility="private", queue=False)
+
+        def on_like(data: gr.LikeData, conv: Conversation):
+            idx = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+            liked = data.liked is True or data.liked == "Like"
+            try:
+                app.record_feedback(conv, int(idx) // 2, liked)
+                gr.Info("Merci pour votre avis !")
+            except InnosocError as e:
+                gr.Warning(str(e))
+
+        # the module uses postponed annotations; Gradio finds the LikeData parameter by its real type
+        on_like.__annotations__["data"] = gr.LikeData
+        chatbot.like(on_like, [conv_state], None, api_visibility="private")
+
+        # -- finder wiring
+        def do_find(description, types, langs, y0, y1):
+            try:
+                hits = app.find(description, types, langs, y0, y1)
+            except InnosocError as e:
+                return f'<p class="hint">{esc(e)}</p>', gr.update(choices=[], value=None), gr.update(visible=False)
+            choices = [(h.chunk.meta.get("title"), h.chunk.doc_id) for h in hits]
+            return (app.results_html(hits, description), gr.update(choices=choices, value=None),
+                    gr.update(value=app.export_csv(hits), visible=bool(hits)))
+
+        find_btn.click(do_find, [desc, f_types, f_langs, f_from, f_to], [results, similar_of, export],
+                       api_visibility="private")
+        desc.submit(do_find, [desc, f_types, f_langs, f_from, f_to], [results, similar_of, export],
+                    api_visibility="private")
+
+        def do_similar(doc_id):
+            if not doc_id:
+                return '<p class="hint">Choisissez d\'abord une ressource dans la liste.</p>', gr.skip()
+            hits = app.similar(doc_id)
+            title = app.docs.get(doc_id, {}).get("title", doc_id)
+            return (f'<p class="hint">Ressources proches de « {esc(title)} » :</p>' + app.results_html(hits, None),
+                    gr.update(value=app.export_csv(hits), visible=bool(hits)))
+
+        similar_btn.click(do_similar, [similar_of], [results, export], api_visibility="private")
+        browse.change(lambda t: app.list_type(t) if t else "", [browse], [browse_list], api_visibility="private")
+
+        # -- API for gradio_client
+        def chat(message: str, history: list[str] | None = None) -> dict:
+            """Answer a question; `history` lists the earlier questions, oldest first."""
+            conv = Conversation()
+            for q in history or []:
+                conv.queries.append(contextual_query(clean_message(q)[0], conv.queries))
+            ans, notice = app.ask(message, conv)
+            out = ans.to_json()
+            out["text"] = ans.text + ("\n\nSources :\n" + ans.sources_text() if ans.found else "")
+            if notice:
+                out["warnings"] = [notice] + out.get("warnings", [])
+            return out
+
+        def search(description: str, types: list[str] | None = None, languages: list[str] | None = None,
+                   year_min: int | None = None, year_max: int | None = None, k: int = 10) -> list[dict]:
+            """Find resources (one entry per resource) matching a description and filters."""
+            return [h.to_json() for h in app.find(description, types, languages, year_min, year_max, k=min(int(k), 50))]
+
+        gr.api(chat, api_name="chat")
+        gr.api(search, api_name="search")
+    return demo
+
+
+# ------------------------------------------------------------------------------------------------ launch
+
+def ensure_index(settings: Settings, corpus: Path | None, quiet: bool = False) -> None:
+    """Build the index from the corpus when it is missing or stale (incremental, with progress bars)."""
+    from ingest import ingest
+    from rag.progress import Bars
+
+    if corpus is None or not Path(corpus).exists():
+        load_index(settings.index_dir)  # no corpus to compare against: serve the index if it loads
+        return
+    bars = Bars(enabled=not quiet)
+    print(f"Vérification de l'index {settings.index_dir} par rapport au corpus {corpus}…", file=sys.stderr)
+    report = ingest([Path(corpus)], settings, progress=bars)
+    bars.close()
+    for s in report.skipped:
+        print(f"Ignoré : {s.path} — {s.reason}", file=sys.stderr)
+    print(report.summary(), file=sys.stderr)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python app.py", description="Lance l'application innosoc (Gradio).")
+    p.add_argument("--index", type=Path, default=DEFAULT_INDEX)
+    p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="corpus à indexer si l'index manque ou a changé")
+    p.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (0.0.0.0 pour un atelier en réseau local)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--auth", help="USER:PASS — mot de passe exigé pour entrer")
+    p.add_argument("--share", action="store_true", help="lien public Gradio (désactivé par défaut)")
+    p.add_argument("--workshop", action="store_true", help="mode atelier : grands caractères, exemples en tête")
+    p.add_argument("--feedback", type=Path, help="fichier JSONL des avis 👍/👎 (défaut : feedback/feedback.jsonl)")
+    p.add_argument("--no-update", action="store_true", help="servir l'index tel quel, sans le comparer au corpus")
+    p.add_argument("--concurrency", type=int, default=2, help="requêtes traitées en parallèle")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    a = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    auth = None
+    if a.auth:
+        if ":" not in a.auth:
+            print("Erreur : --auth attend USER:PASS", file=sys.stderr)
+            return 2
+        auth = tuple(a.auth.split(":", 1))
+    if a.host not in ("127.0.0.1", "localhost", "::1") and not auth:
+        print(f"ATTENTION : l'application écoute sur {a.host} sans mot de passe : toute personne du réseau peut "
+              f"l'utiliser. Ajoutez --auth USER:PASS pour un atelier.", file=sys.stderr)
+    settings = Settings(index_dir=a.index)
+    try:
+        if not a.no_update:
+            ensure_index(settings, a.corpus)
+        app = InnosocApp(settings, feedback_path=a.feedback or (Path(__file__).resolve().parent / "feedback" / "feedback.jsonl"))
+    except InnosocError as e:
+        print(f"Erreur : {e}", file=sys.stderr)
+        return 2
+    demo = build_ui(app, workshop=a.workshop)
+    demo.queue(default_concurrency_limit=a.concurrency, max_size=64)
+    import gradio as gr
+    demo.launch(
+        server_name=a.host, server_port=a.port, share=a.share, auth=auth,
+        auth_message="innosoc — identifiez-vous" if auth else None,
+        allowed_paths=[], blocked_paths=[str(Path(a.index).resolve()), str(Path(a.corpus).resolve()),
+                                         str(Path(__file__).resolve().parent)],
+        show_error=False, max_file_size="1mb", footer_links=["api"],
+        theme=gr.themes.Soft(), css=CSS_WORKSHOP if a.workshop else CSS,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
