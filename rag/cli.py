@@ -50,6 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.choices["ask"]
     s.add_argument("question", nargs="+")
     s.add_argument("--history", action="append", default=[], help="question précédente (répétable, dans l'ordre)")
+    s.add_argument("--no-intent", action="store_true",
+                   help="ne pas tirer de filtres de la question (« une vidéo sur… », « en anglais »…)")
+    s.add_argument("--llm-url", help="point d'accès compatible OpenAI, ex. http://localhost:11434/v1 "
+                                     "(défaut : $INNOSOC_LLM_URL ; clé d'API : $INNOSOC_LLM_API_KEY)")
+    s.add_argument("--llm-model", help="modèle de langue, ex. qwen2.5:3b (défaut : $INNOSOC_LLM_MODEL)")
+    s.add_argument("--llm-timeout", type=float,
+                   help="délai du modèle en secondes (défaut : $INNOSOC_LLM_TIMEOUT ou 120)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -90,14 +97,24 @@ def _run(a) -> int:
         else:
             _print_hits(hits, out)
         return 0
-    from .answer import ExtractiveAnswerer, contextual_query
+    from .answer import contextual_query
 
     history: list[str] = []
     for h in a.history:
         history.append(contextual_query(h, history))
-    ans = ExtractiveAnswerer(retriever).answer(" ".join(a.question), history=history, filters=filters)
+    from .assistant import Assistant
+    from .llm import make_answerer
+    assistant = Assistant(retriever, answerer=make_answerer(retriever, a))
+    ans = assistant.ask(" ".join(a.question), history=history, filters=filters, use_intent=not a.no_intent)
     if a.json:
         out.write(json.dumps(ans.to_json(), ensure_ascii=False, indent=1) + "\n")
+        return 0
+    if ans.applied:
+        print(f"({' ; '.join(ans.applied)})", file=out)
+    if ans.mode == "catalogue":
+        print(ans.text, file=out)
+        for w in ans.warnings:
+            print(f"- {w}", file=out)
         return 0
     if ans.query != ans.question:
         print(f"(recherche : {ans.query})\n", file=out)
@@ -107,4 +124,8 @@ def _run(a) -> int:
         print(ans.sources_text(), file=out)
     else:
         _print_hits(ans.hits, out)
+    if ans.warnings:
+        print("\nAvertissements :", file=out)
+        for w in ans.warnings:
+            print(f"- {w}", file=out)
     return 0

@@ -113,6 +113,7 @@ class Answer:
     query: str = ""               # the query actually searched (rewritten for follow-ups)
     warnings: list[str] = field(default_factory=list)
     mode: str = "extractive"
+    applied: list[str] = field(default_factory=list)  # filters the assistant applied on its own (« filtré : vidéos »)
 
     def sources_text(self) -> str:
         lines = []
@@ -133,4 +134,5 @@ class Answer:
             "question": self.question, "query": self.query, "answer": self.text, "found": self.found,
             "mode": self.mode, "citations": [c.to_json() for c in self.citations],
             "hits": [h.to_json() for h in self.hits], "warnings": self.warnings,
+            "applied": self.applied,
         }
