@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.answer import ExtractiveAnswerer, contextual_query
+from rag.answer import contextual_query
 from rag.errors import InnosocError, QueryError
 from rag.retrieve import Filters, Retriever
 from rag.settings import DEFAULT_CORPUS, DEFAULT_INDEX, Settings
@@ -33,6 +33,10 @@ from rag.text import analyze, analyze_query
 from rag.types import RESOURCE_TYPES, TYPE_LABELS_FR, Answer, Hit
 
 log = logging.getLogger("innosoc.app")
+
+# Gradio otherwise calls api.gradio.app at launch (version check, usage telemetry): innosoc works offline and
+# sends nothing outside the machine. Set before gradio is imported (build_ui imports it lazily).
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 TYPE_SINGULAR_FR = {
     "publication": "Publication", "these": "Thèse", "video": "Vidéo", "outil_pedagogique": "Outil pédagogique",
@@ -134,8 +138,8 @@ def answer_markdown(ans: Answer, notice: str | None = None) -> str:
     lines = []
     if notice:
         lines.append(f"_{esc(notice)}_\n")
-    for w in getattr(ans, "applied", []) or []:
-        lines.append(f"_{esc(w)}_")
+    if ans.applied:
+        lines.append(f"_{esc(' · '.join(ans.applied))} — « Reposer sans filtre » pour les retirer._\n")
     if ans.query and ans.query != ans.question:
         lines.append(f"_Recherche : {esc(ans.query)}_\n")
     lines.append(esc(ans.text))
@@ -186,36 +190,62 @@ class Conversation:
 class InnosocApp:
     """The app's behaviour, independent of Gradio: every handler takes and returns plain values."""
 
-    def __init__(self, settings: Settings, feedback_path: Path | None = None, answerer=None):
+    def __init__(self, settings: Settings, feedback_path: Path | None = None, answerer=None, llm_args=None):
+        from rag.assistant import Assistant
+        from rag.llm import make_answerer
+
         self.settings = settings
         self.retriever = Retriever.open(settings)
         self.index = self.retriever.index
-        self.answerer = answerer or self._default_answerer()
+        # catalogue questions and intent cues first, then the extractive answerer or, when configured, a
+        # language model (--llm-url/--llm-model or INNOSOC_LLM_*)
+        self.assistant = Assistant(self.retriever, answerer=answerer or make_answerer(self.retriever, llm_args))
         self.feedback_path = Path(feedback_path) if feedback_path else Path(settings.index_dir).parent / "feedback" / "feedback.jsonl"
         self._feedback_lock = threading.Lock()
         self.docs = self.index.documents()
 
-    def _default_answerer(self):
-        try:  # the assistant (catalogue questions, intent cues) when present; plain extractive otherwise
-            from rag.assistant import Assistant
-            return Assistant(self.retriever)
-        except ImportError:
-            return ExtractiveAnswerer(self.retriever)
+    @property
+    def generative(self) -> bool:
+        return hasattr(self.assistant.answerer, "stream")
 
     # -- chat -----------------------------------------------------------------------------------------
     def ask(self, message: str, conv: Conversation, use_intent: bool = True) -> tuple[Answer, str | None]:
+        ans = notice = None
+        for item in self.ask_stream(message, conv, use_intent):
+            if isinstance(item, tuple):
+                ans, notice = item
+        return ans, notice
+
+    def ask_stream(self, message: str, conv: Conversation, use_intent: bool = True):
+        """Yield text pieces while a language model writes, then `(Answer, notice)`; the extractive answerer
+        yields only the final pair."""
+        from rag.llm import stream_answer
+
         text, notice = clean_message(message)
         if not text:
             raise QueryError("Écrivez une question.")
         history = list(conv.queries)
-        if hasattr(self.answerer, "ask"):
-            ans = self.answerer.ask(text, history=history, use_intent=use_intent)
-        else:
-            ans = self.answerer.answer(text, history=history)
+        ans = None
+        if self.generative:
+            plan = self.assistant.plan(text, use_intent=use_intent)
+            if plan.catalog is None:
+                for item in stream_answer(self.assistant.answerer, plan.search_question, history=history,
+                                          filters=plan.filters):
+                    if isinstance(item, str):
+                        yield item
+                    else:
+                        ans = item
+                ans.question = text
+                if ans.found:
+                    ans.applied = list(plan.applied)
+                elif plan.applied:  # a cue must narrow a search, never empty it
+                    ans = self.assistant.ask(text, history=history, use_intent=False)
+        if ans is None:
+            ans = self.assistant.ask(text, history=history, use_intent=use_intent)
         conv.queries.append(ans.query or contextual_query(text, history))
         conv.turns.append({"question": text, "answer": ans.text, "found": ans.found,
-                           "cited": [c.chunk.doc_id for c in ans.citations]})
-        return ans, notice
+                           "cited": [c.chunk.doc_id for c in ans.citations], "applied": list(ans.applied)})
+        yield ans, notice
 
     def record_feedback(self, conv: Conversation, turn: int, liked: bool) -> dict:
         if not 0 <= turn < len(conv.turns):
@@ -338,7 +368,7 @@ CSS = """
 .num { font-weight: 700; } .hint { color: #57606a; font-style: italic; }
 """
 CSS_WORKSHOP = CSS + """
-body, .gradio-container { font-size: 20px !important; }
+.gradio-container { zoom: 1.25; }  /* readable from the back of a room */
 .message, .card, textarea, button { font-size: 1.15em !important; }
 """
 
@@ -359,16 +389,22 @@ def build_ui(app: InnosocApp, workshop: bool = False):
             with gr.Tab("Discuter", id="chat"):
                 with gr.Row():
                     with gr.Column(scale=3):
-                        chatbot = gr.Chatbot(label="Conversation", height=560 if not workshop else 680,
+                        msg = gr.Textbox(label="Votre question", placeholder="Par exemple : qu'est-ce qu'une SCIC ?",
+                                         lines=2, max_lines=6, elem_id="question", max_length=MAX_MESSAGE_CHARS * 2,
+                                         render=False)
+                        if workshop:  # in front of a room, the examples come first: one click starts the demo
+                            gr.Examples(EXAMPLES_FR + EXAMPLES_OTHER, inputs=msg, label="Exemples de questions")
+                        chatbot = gr.Chatbot(label="Conversation", height=560 if not workshop else 620,
                                              feedback_options=("Like", "Dislike"), elem_id="chatbot",
                                              sanitize_html=True, placeholder="Posez une question sur l'innovation sociale ou l'ESS.")
-                        msg = gr.Textbox(label="Votre question", placeholder="Par exemple : qu'est-ce qu'une SCIC ?",
-                                         lines=2, max_lines=6, elem_id="question", max_length=MAX_MESSAGE_CHARS * 2)
+                        msg.render()
                         with gr.Row():
                             send = gr.Button("Envoyer", variant="primary", elem_id="send")
+                            unfilter = gr.Button("Reposer sans filtre", elem_id="unfilter", size="sm")
                             clear = gr.Button("Nouveau participant" if workshop else "Effacer la conversation",
                                               elem_id="clear")
-                        gr.Examples(EXAMPLES_FR + EXAMPLES_OTHER, inputs=msg, label="Exemples de questions")
+                        if not workshop:
+                            gr.Examples(EXAMPLES_FR + EXAMPLES_OTHER, inputs=msg, label="Exemples de questions")
                     with gr.Column(scale=2):
                         gr.Markdown("### Sources citées")
                         sources = gr.HTML('<p class="hint">Les sources citées apparaîtront ici.</p>', elem_id="sources")
@@ -405,7 +441,7 @@ def build_ui(app: InnosocApp, workshop: bool = False):
                 browse_list = gr.HTML(elem_id="browse-list")
 
         # -- chat wiring
-        def respond(message, history, conv: Conversation):
+        def respond(message, history, conv: Conversation, use_intent: bool = True):
             history = list(history or [])
             text, _ = clean_message(message)
             if not text:
@@ -415,17 +451,35 @@ def build_ui(app: InnosocApp, workshop: bool = False):
             history.append({"role": "assistant", "content": "_Je cherche dans le corpus…_"})
             yield history, gr.skip(), conv, ""
             try:
-                ans, notice = app.ask(message, conv)
+                written = ""
+                for item in app.ask_stream(message, conv, use_intent=use_intent):
+                    if isinstance(item, str):  # a language model writing: show its text as it comes
+                        written += item
+                        history[-1] = {"role": "assistant", "content": esc(written) + " …"}
+                        yield history, gr.skip(), conv, ""
+                    else:
+                        ans, notice = item
+                # the checked answer replaces the streamed draft (uncited sentences removed, [n] renumbered)
                 history[-1] = {"role": "assistant", "content": answer_markdown(ans, notice)}
                 panel = sources_panel(ans)
             except InnosocError as e:
                 history[-1] = {"role": "assistant", "content": f"_Erreur : {esc(e)}_"}
-                conv.turns.append({"question": text, "answer": str(e), "found": False, "cited": []})
+                conv.turns.append({"question": text, "answer": str(e), "found": False, "cited": [], "applied": []})
                 panel = gr.skip()
             yield history, panel, conv, ""
 
+        def respond_without_filters(history, conv: Conversation):
+            if not conv.turns:
+                yield history, gr.skip(), conv, ""
+                return
+            last = conv.turns[-1]["question"]
+            conv.queries = conv.queries[:-1]  # the filtered turn is replaced, not followed up
+            yield from respond(last, history, conv, use_intent=False)
+
         send.click(respond, [msg, chatbot, conv_state], [chatbot, sources, conv_state, msg], api_visibility="private")
         msg.submit(respond, [msg, chatbot, conv_state], [chatbot, sources, conv_state, msg], api_visibility="private")
+        unfilter.click(respond_without_filters, [chatbot, conv_state], [chatbot, sources, conv_state, msg],
+                       api_visibility="private")
 
         def reset():
             return [], '<p class="hint">Les sources citées apparaîtront ici.</p>', Conversation(), ""
@@ -477,7 +531,10 @@ def build_ui(app: InnosocApp, workshop: bool = False):
             conv = Conversation()
             for q in history or []:
                 conv.queries.append(contextual_query(clean_message(q)[0], conv.queries))
-            ans, notice = app.ask(message, conv)
+            try:
+                ans, notice = app.ask(message, conv)
+            except InnosocError as e:  # gr.Error reaches the caller even with show_error=False; others do not
+                raise gr.Error(str(e)) from None
             out = ans.to_json()
             out["text"] = ans.text + ("\n\nSources :\n" + ans.sources_text() if ans.found else "")
             if notice:
@@ -487,7 +544,11 @@ def build_ui(app: InnosocApp, workshop: bool = False):
         def search(description: str, types: list[str] | None = None, languages: list[str] | None = None,
                    year_min: int | None = None, year_max: int | None = None, k: int = 10) -> list[dict]:
             """Find resources (one entry per resource) matching a description and filters."""
-            return [h.to_json() for h in app.find(description, types, languages, year_min, year_max, k=min(int(k), 50))]
+            try:
+                hits = app.find(description, types, languages, year_min, year_max, k=min(int(k), 50))
+            except InnosocError as e:
+                raise gr.Error(str(e)) from None
+            return [h.to_json() for h in hits]
 
         gr.api(chat, api_name="chat")
         gr.api(search, api_name="search")
@@ -525,6 +586,9 @@ def parse_args(argv=None):
     p.add_argument("--feedback", type=Path, help="fichier JSONL des avis 👍/👎 (défaut : feedback/feedback.jsonl)")
     p.add_argument("--no-update", action="store_true", help="servir l'index tel quel, sans le comparer au corpus")
     p.add_argument("--concurrency", type=int, default=2, help="requêtes traitées en parallèle")
+    p.add_argument("--llm-url", help="serveur compatible OpenAI (ex. http://localhost:11434/v1) : réponses rédigées")
+    p.add_argument("--llm-model", help="nom du modèle sur ce serveur (ex. qwen2.5:3b)")
+    p.add_argument("--llm-timeout", type=float, help="délai d'attente du modèle, en secondes")
     return p.parse_args(argv)
 
 
@@ -545,7 +609,7 @@ def main(argv=None) -> int:
     try:
         if not a.no_update:
             ensure_index(settings, a.corpus)
-        app = InnosocApp(settings, feedback_path=a.feedback or (Path(__file__).resolve().parent / "feedback" / "feedback.jsonl"))
+        app = InnosocApp(settings, llm_args=a, feedback_path=a.feedback or (Path(__file__).resolve().parent / "feedback" / "feedback.jsonl"))
     except InnosocError as e:
         print(f"Erreur : {e}", file=sys.stderr)
         return 2
@@ -558,6 +622,7 @@ def main(argv=None) -> int:
         allowed_paths=[], blocked_paths=[str(Path(a.index).resolve()), str(Path(a.corpus).resolve()),
                                          str(Path(__file__).resolve().parent)],
         show_error=False, max_file_size="1mb", footer_links=["api"],
+        enable_monitoring=False,  # /monitoring/summary would show anyone the traffic figures
         theme=gr.themes.Soft(), css=CSS_WORKSHOP if a.workshop else CSS,
     )
     return 0

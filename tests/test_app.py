@@ -104,3 +104,45 @@ def test_empty_question_is_refused(app):
 def test_highlight_escapes_document_html():
     out = highlight_terms("Une <b>coopérative</b> & ses membres", "coopérative", "fr")
     assert "<b>" not in out and "&lt;b&gt;<mark>coopérative</mark>&lt;/b&gt;" in out and "&amp;" in out
+
+
+# ---------------------------------------------------------------- intent cues and a language model in the app
+
+def test_intent_filter_is_shown_and_can_be_lifted(app):
+    conv = Conversation()
+    ans, _ = app.ask("une vidéo sur les espaces partagés", conv)
+    assert ans.applied == ["filtré : vidéos"] and {c.chunk.doc_id for c in ans.citations} == {"tiers-lieux-video"}
+    assert "filtré : vidéos" in answer_markdown(ans) and "Reposer sans filtre" in answer_markdown(ans)
+    plain, _ = app.ask("une vidéo sur les espaces partagés", Conversation(), use_intent=False)
+    assert plain.applied == []
+
+
+def test_catalogue_question_is_answered_from_metadata(app):
+    ans, _ = app.ask("Combien d'études de cas ?", Conversation())
+    assert ans.mode == "catalogue" and "1" in ans.text and "Le Sol-violette" in ans.text
+
+
+def test_language_model_answer_streams_then_is_checked(tiny_index, tmp_path):
+    from rag.llm import LLMAnswerer, LLMClient
+    from rag.retrieve import Retriever
+
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from .test_llm import _Handler  # the fake OpenAI-compatible model server of the LLM tests
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    srv.daemon_threads, srv.requests = True, []
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        r = Retriever.open(tiny_index)
+        llm_app = InnosocApp(tiny_index, feedback_path=tmp_path / "fb.jsonl",
+                             answerer=LLMAnswerer(r, LLMClient(f"http://127.0.0.1:{srv.server_address[1]}/v1", "inventive", 30)))
+        items = list(llm_app.ask_stream("Qui détient le capital d'une SCOP ?", Conversation()))
+        pieces, (ans, _) = [x for x in items if isinstance(x, str)], items[-1]
+        assert pieces and "[7]" in "".join(pieces)       # the raw draft streamed as written…
+        assert ans.mode == "llm" and "[7]" not in ans.text  # …then replaced by the checked answer
+        assert any("[7]" in w for w in ans.warnings)
+    finally:
+        srv.shutdown()
+        srv.server_close()
