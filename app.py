@@ -297,8 +297,21 @@ class InnosocApp:
             cards.append(card(m, passage, number=h.rank))
         return '<div class="cards">' + "".join(cards) + "</div>"
 
+    EXPORT_TTL_S = 3600
+
     def export_csv(self, hits: list[Hit]) -> str:
-        fd, path = tempfile.mkstemp(prefix="innosoc-ressources-", suffix=".csv")
+        # Exports live in one folder of their own, emptied of files older than an hour at each export, so a
+        # long workshop does not fill the disk (Gradio's copies are removed by `delete_cache`).
+        if not getattr(self, "_export_dir", None):
+            self._export_dir = tempfile.mkdtemp(prefix="innosoc-exports-")
+        now = time.time()
+        for old in Path(self._export_dir).glob("*.csv"):
+            try:
+                if now - old.stat().st_mtime > self.EXPORT_TTL_S:
+                    old.unlink()
+            except OSError:
+                pass
+        fd, path = tempfile.mkstemp(prefix="ressources-", suffix=".csv", dir=self._export_dir)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)
             w.writerow(["rang", "id", "titre", "type", "année", "auteurs", "langue", "url"])
@@ -381,7 +394,8 @@ def build_ui(app: InnosocApp, workshop: bool = False):
     lang_choices = [(LANG_LABELS_FR.get(l, l), l) for l in app.languages()]
     lo, hi = app.year_bounds()
 
-    with gr.Blocks(title="innosoc — innovation sociale et ESS") as demo:
+    # delete_cache: Gradio's copies of exported CSV files (and any upload) older than an hour are removed hourly
+    with gr.Blocks(title="innosoc — innovation sociale et ESS", delete_cache=(3600, 3600)) as demo:
         gr.Markdown("# innosoc\nAssistant documentaire sur l'innovation sociale et l'économie sociale et solidaire. "
                     "Les réponses sont tirées du corpus et citent leurs sources [n].")
         conv_state = gr.State(Conversation())

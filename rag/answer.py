@@ -32,8 +32,14 @@ DEFAULT_RELEVANCE = {"strong": 0.6, "weak": 0.3, "margin": 0.2}
 CROSS_LINGUAL_SHIFT = 0.04
 
 # Fiche sentences about the resource's audience or reading list say nothing about the question's subject.
-_META = re.compile(r"\b(intéressera|intéresseront|s'adresse|sert aux|servira|utile aux|utile à|à lire avec|"
-                   r"peut le lire|peut la lire|se lit avec|would use|useful for)\b", re.I)
+_META = re.compile(r"\b(intéresser\w*|s'adress\w*|sert aux|servira\w*|peut servir|pourra servir|sera utile|"
+                   r"utile (?:aux|à|pour)|porte d'entrée|bonne introduction|pour un lecteur|à lire avec|"
+                   r"peut le lire|peut la lire|se lit avec|on peut la rapprocher|on peut le rapprocher|"
+                   r"on les rapprochera|on le rapprochera|on la rapprochera|would use|useful for)\b", re.I)
+# Definition questions are best answered by the concept notes, written to explain.
+_DEFINITION = re.compile(r"^\s*(qu['’]est[- ]ce (?:que|qu['’])|c['’]est quoi|que (?:veut dire|signifie)|"
+                         r"d[ée]fini|what (?:is|are|does)|define|qu[ée] (?:es|son|significa)|o que (?:é|são)|"
+                         r"comment d[ée]finir)", re.I)
 
 NOT_FOUND = ("Je n'ai pas trouvé dans le corpus de passage qui réponde à cette question. "
              "Voici les ressources les plus proches, à consulter avec prudence :")
@@ -82,6 +88,8 @@ class ExtractiveAnswerer:
         query = contextual_query(question, history)
         hits = self.retriever.search(query, k=self.settings.answer_passages, filters=filters, group=True,
                                      passages_per_doc=1)
+        if _DEFINITION.match(question):
+            hits = self._concepts_first(hits)
         qvec = self.retriever.embedder.encode_queries([query])[0]
         if not hits or not self._relevant(query, qvec, hits):
             return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
@@ -91,6 +99,13 @@ class ExtractiveAnswerer:
         self._score(query, qvec, cands)
         chosen = self._select(cands)
         return self._compose(question, query, hits, chosen)
+
+    @staticmethod
+    def _concepts_first(hits: list[Hit]) -> list[Hit]:
+        ordered = sorted(hits, key=lambda h: (h.chunk.meta.get("type") not in ("concept", "dossier"), h.rank))
+        for i, h in enumerate(ordered, start=1):
+            h.rank = i
+        return ordered
 
     # -- relevance --------------------------------------------------------------------------------
     def _relevant(self, query: str, qvec: np.ndarray, hits: list[Hit]) -> bool:
