@@ -1,0 +1,29 @@
+"""The named API endpoints, as the README documents them, through gradio_client against the real server."""
+from __future__ import annotations
+
+from .test_security import gclient, hostile, server  # noqa: F401  (the running app on a tiny corpus)
+
+
+def test_chat_endpoint_answers_with_markers_and_sources(server):
+    c = gclient(server.url)
+    try:
+        r = c.predict("Qui détient le capital d'une SCOP ?", [], api_name="/chat")
+        follow = c.predict("Et le comité d'agrément ?", ["Comment fonctionne le Sol-violette à Toulouse ?"],
+                           api_name="/chat")
+    finally:
+        c.close()
+    assert r["found"] and "[1]" in r["text"] and "Sources :" in r["text"]
+    assert r["citations"][0]["doc_id"] == "scop-guide" and r["citations"][0]["n"] == 1
+    assert follow["query"].startswith("Comment fonctionne le Sol-violette à Toulouse ?")
+    assert follow["citations"][0]["doc_id"] == "sol-violette"
+
+
+def test_search_endpoint_returns_resources_with_filters(server):
+    c = gclient(server.url)
+    try:
+        hits = c.predict("monnaie coopérative paniers", ["etude_de_cas", "article"], [], None, None, 10,
+                         api_name="/search")
+    finally:
+        c.close()
+    assert {h["doc_id"] for h in hits} == {"sol-violette", "amap-paniers"}
+    assert {"rank", "title", "type", "year", "url", "text"} <= set(hits[0])
