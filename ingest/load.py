@@ -21,6 +21,10 @@ from rag.types import META_FIELDS, Document, Section
 
 log = logging.getLogger(__name__)
 
+# Bumped when a loader changes what text or metadata it extracts: an index made by an older version is re-read
+# whole, since unchanged files would otherwise keep their old extraction.
+PARSER_VERSION = 2
+
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".text": "text", ".pdf": "pdf",
             ".html": "html", ".htm": "html", ".docx": "docx"}
 
@@ -35,8 +39,11 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", t).strip("-") or "document"
 
 
-def load(path: Path, source: str, data: bytes, max_pdf_pages: int = 1500) -> Document:
-    """Parse `data` (the bytes of `path`) into a Document; `source` is the path as ingested."""
+def load(path: Path, source: str, data: bytes, max_pdf_pages: int = 1500,
+         max_text_chars: int = 10_000_000) -> Document:
+    """Parse `data` (the bytes of `path`) into a Document; `source` is the path as ingested.
+
+    Only `LoaderError` comes out for a bad file (tests/test_fuzz.py holds every loader to it)."""
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise LoaderError(path, f"format non pris en charge ({path.suffix or 'sans extension'})")
@@ -50,9 +57,17 @@ def load(path: Path, source: str, data: bytes, max_pdf_pages: int = 1500) -> Doc
     sections = [s for s in sections if s.text.strip()]
     if not sections:
         raise LoaderError(path, "aucun texte exploitable")
+    n_chars = sum(len(s.text) for s in sections)
+    if n_chars > max_text_chars:
+        raise LoaderError(path, f"texte trop long ({_thousands(n_chars)} caractères, limite "
+                                f"{_thousands(max_text_chars)} : réglage max_text_chars)")
     doc = Document(source=source, meta=_complete_meta(meta, path, sections), sections=sections,
                    sha256=hashlib.sha256(data).hexdigest())
     return doc
+
+
+def _thousands(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f")
 
 
 def _complete_meta(meta: dict, path: Path, sections: list[Section]) -> dict:
@@ -62,7 +77,7 @@ def _complete_meta(meta: dict, path: Path, sections: list[Section]) -> dict:
     out["title"] = str(out["title"]).strip()
     out["id"] = str(out["id"]) if out["id"] else slugify(path.stem)
     out["type"] = out["type"] or "document"
-    for k in ("authors", "countries", "topics"):
+    for k in ("authors", "countries", "topics", "see_also"):
         v = out[k]
         out[k] = [str(x) for x in v] if isinstance(v, list) else ([str(v)] if v else [])
     if out["year"] is not None:
@@ -94,6 +109,13 @@ def decode_text(path: Path, data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    # A UTF-8 file with a few damaged bytes stays UTF-8 (the damage becomes U+FFFD): decoding it all as
+    # cp1252 would garble every accented letter. Text in cp1252 or Latin-1 has (almost) no valid sequences.
+    replaced = data.decode("utf-8", "replace")
+    bad = replaced.count("\ufffd")
+    good = sum(1 for c in replaced if c > "\x7f") - bad
+    if good > bad:
+        return replaced
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError:
@@ -104,9 +126,11 @@ def decode_text(path: Path, data: bytes) -> str:
     return text
 
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-_WIKI = re.compile(r"\[\[([^\]|]+)(?:\|([^\]]+))?\]\]")
+# No pattern may backtrack across an unbounded run (a hostile line of 5 MB of "[[a" took hours): link texts
+# and targets stop at the next bracket, and the closing hashes of a heading are stripped without a regex.
+_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+_LINK = re.compile(r"\[([^\[\]]*)\]\([^()\[\]]*\)")
+_WIKI = re.compile(r"\[\[([^\[\]|]+)(?:\|([^\[\]|]+))?\]\]")
 
 
 def _md_inline(line: str) -> str:
@@ -120,6 +144,17 @@ def _md_inline(line: str) -> str:
     return line
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """SafeLoader without anchors and aliases: front matter never needs them, and nested aliases (a "billion
+    laughs") turn a few hundred bytes into a structure whose str() is gigabytes long."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.get_event()
+            raise yaml.composer.ComposerError(None, None, "alias YAML (*nom) non accepté", event.start_mark)
+        return super().compose_node(parent, index)
+
+
 def _split_front_matter(path: Path, text: str) -> tuple[dict, str]:
     if not text.startswith("---"):
         return {}, text
@@ -127,7 +162,9 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict, str]:
     if not m:
         raise LoaderError(path, "front matter YAML non fermé (ligne « --- » manquante)")
     try:
-        meta = yaml.safe_load(m.group(1)) or {}
+        meta = yaml.load(m.group(1), Loader=_FrontMatterLoader) or {}
+    except RecursionError:
+        raise LoaderError(path, "front matter YAML trop imbriqué") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" ligne {mark.line + 2}" if mark else ""
@@ -154,7 +191,7 @@ def _sections_from_markdown(body: str) -> list[Section]:
         m = _HEADING.match(raw)
         if m:
             flush()
-            heading = _md_inline(m.group(2)).strip()
+            heading = _md_inline(m.group(2).rstrip().rstrip("#").rstrip()).strip()
             if len(m.group(1)) == 1 and title is None:
                 title = heading
             continue
@@ -166,8 +203,19 @@ def _sections_from_markdown(body: str) -> list[Section]:
     return sections
 
 
+_SEE_ALSO = re.compile(r"^\s*\**Voir aussi\**\s*:?\s*(.*)$", re.I | re.M)
+
+
 def _markdown(path: Path, data: bytes):
     meta, body = _split_front_matter(path, decode_text(path, data))
+    # « Voir aussi : [[id]], … » is navigation, not content: as text it made every fiche match the words of
+    # the ids it links to. The ids become metadata.
+    see_also: list[str] = []
+    for m in _SEE_ALSO.finditer(body):
+        see_also += [target.strip() for target, _label in _WIKI.findall(m.group(1))]
+    body = _SEE_ALSO.sub("", body) if see_also else body
+    if see_also and not meta.get("see_also"):
+        meta = dict(meta, see_also=see_also)
     return meta, _sections_from_markdown(body)
 
 
@@ -180,10 +228,16 @@ def _text(path: Path, data: bytes):
 
 # ---------------------------------------------------------------- PDF
 
+# What pypdf raises on broken files, besides its own PyPdfError family.
+_PDF_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, OSError,
+               AssertionError, ZeroDivisionError, OverflowError, LookupError, NotImplementedError, EOFError)
+
+
 def _pdf(path: Path, data: bytes, max_pages: int):
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError, DependencyError
+    from pypdf.errors import DependencyError, PyPdfError
 
+    errors = (PyPdfError, *_PDF_ERRORS)
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -193,25 +247,37 @@ def _pdf(path: Path, data: bytes, max_pages: int):
                 raise LoaderError(path, f"PDF chiffré (algorithme non pris en charge : {e})") from None
             if not ok:
                 raise LoaderError(path, "PDF chiffré, protégé par un mot de passe")
+        # the page count comes from the page tree, before any page is extracted
         n = len(reader.pages)
         if n > max_pages:
             raise LoaderError(path, f"PDF trop long ({n} pages, limite {max_pages} : réglage max_pdf_pages)")
         sections = []
-        for i, page in enumerate(reader.pages, start=1):
-            text = (page.extract_text() or "").strip()
+        failed: list[str] = []
+        for i in range(n):
+            # one broken page costs that page, not the document
+            try:
+                text = (reader.pages[i].extract_text() or "").strip()
+            except errors as e:
+                failed.append(f"page {i + 1} : {type(e).__name__}: {e}"[:200])
+                continue
             if text:
-                sections.append(Section(text=_tidy_pdf_text(text), page=i))
+                sections.append(Section(text=_tidy_pdf_text(text), page=i + 1))
+        if failed:
+            log.warning("%s : %d page(s) illisible(s), ignorée(s) (%s)", path, len(failed), failed[0])
         title = None
         try:
             info = reader.metadata
-            title = info.title if info and info.title else None
+            title = str(info.title) if info and info.title else None
         except Exception:  # broken info dictionaries are common and harmless
             title = None
     except LoaderError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
-            OSError, AssertionError, ZeroDivisionError) as e:
+    except DependencyError as e:  # AES without the `cryptography` package, at decrypt() or when reading a page
+        raise LoaderError(path, f"PDF chiffré (algorithme non pris en charge : {e})") from None
+    except errors as e:
         raise LoaderError(path, f"PDF corrompu ou illisible ({type(e).__name__}: {e})") from None
+    if not sections and failed:
+        raise LoaderError(path, f"PDF corrompu : aucune page lisible ({failed[0]})")
     if not sections:
         raise LoaderError(path, "PDF sans texte (document scanné ou images seules) : il faut d'abord un OCR")
     return {"title": title}, sections
@@ -229,15 +295,41 @@ _DROP_TAGS = ("script", "style", "nav", "header", "footer", "aside", "form", "no
               "button", "menu", "template")
 
 
+def _html_text(data: bytes) -> str:
+    """UTF-8 if it decodes, else the charset the page declares, else cp1252 (old pages from Windows tools)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    m = re.search(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]{1,40})""", data[:4096], re.I)
+    for enc in ([m.group(1).decode("ascii")] if m else []) + ["cp1252"]:
+        try:
+            return data.decode(enc)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("latin-1")
+
+
+_XML_INCOMPATIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
 def _html(path: Path, data: bytes):
     import lxml.html
     from lxml import etree
 
-    text = decode_text(path, data) if not data.lstrip()[:1] == b"<" else data.decode("utf-8", "replace")
+    text = decode_text(path, data) if not data.lstrip()[:1] == b"<" else _html_text(data)
+    # libxml2 keeps control characters in text nodes, and lxml then refuses to write that text back
+    text = _XML_INCOMPATIBLE.sub(" ", text)
+    parser = lxml.html.HTMLParser()
     try:
-        tree = lxml.html.fromstring(text)
-    except (etree.ParserError, ValueError) as e:
-        raise LoaderError(path, f"HTML illisible ({e})") from None
+        tree = lxml.html.fromstring(text, parser=parser)
+    except (etree.LxmlError, ValueError) as e:
+        raise LoaderError(path, f"HTML illisible ({type(e).__name__}: {e})") from None
+    if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
+        # libxml2 stops building the tree past 256 nested elements and silently drops the rest of the page;
+        # a streaming parser keeps all the text, without the structure.
+        log.info("%s : HTML imbriqué sur plus de 256 niveaux, texte lu sans la structure", path)
+        return _html_flat(path, text)
     title_el = tree.find(".//title")
     title = title_el.text_content().strip() if title_el is not None else None
     h1 = tree.find(".//h1")
@@ -251,10 +343,16 @@ def _html(path: Path, data: bytes):
     sections: list[Section] = []
     heading = h1.text_content().strip() if h1 is not None else None
     buf: list[str] = []
+    taken: set = set()
     for el in main[0].iter("h1", "h2", "h3", "h4", "p", "li", "blockquote", "pre", "td", "dd", "dt"):
+        # an element inside one already taken (nested lists, quotes) is in its text already: taking it again
+        # would repeat the text once per level of nesting
+        if any(a in taken for a in el.iterancestors()):
+            continue
         t = re.sub(r"\s+", " ", el.text_content()).strip()
         if not t:
             continue
+        taken.add(el)
         if el.tag in ("h1", "h2", "h3", "h4"):
             if buf:
                 sections.append(Section("\n\n".join(buf), heading=heading))
@@ -271,12 +369,66 @@ def _html(path: Path, data: bytes):
     return {"title": title or (h1.text_content().strip() if h1 is not None else None)}, sections
 
 
+class _FlatHTML:
+    """Text of an HTML page from the standard library's event parser, which keeps no tree (no depth limit)."""
+
+    _BLOCKS = {"p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "br", "tr", "td", "th", "section",
+               "article", "blockquote", "pre", "dd", "dt", "main", "body", "table", "ul", "ol"}
+
+    def __init__(self, text: str):
+        from html.parser import HTMLParser
+
+        self.parts: list[str] = []
+        self.title: list[str] = []
+        self.skip = 0
+        self.in_title = False
+        p = HTMLParser(convert_charrefs=True)
+        p.handle_starttag = self.start
+        p.handle_startendtag = lambda tag, attrs: self.start(tag, attrs, void=True)
+        p.handle_endtag = self.end
+        p.handle_data = self.data
+        p.feed(text)
+        p.close()
+
+    def start(self, tag, attrs, void=False):
+        if tag in _DROP_TAGS and not void:
+            self.skip += 1
+        elif tag == "title":
+            self.in_title = not void
+        if tag in self._BLOCKS:
+            self.parts.append("\n\n")
+
+    def end(self, tag):
+        if tag in _DROP_TAGS and self.skip:
+            self.skip -= 1
+        elif tag == "title":
+            self.in_title = False
+        if tag in self._BLOCKS:
+            self.parts.append("\n\n")
+
+    def data(self, d):
+        if self.in_title:
+            self.title.append(d)
+        elif not self.skip:
+            self.parts.append(d)
+
+
+def _html_flat(path: Path, text: str):
+    flat = _FlatHTML(text)
+    paras = [re.sub(r"\s+", " ", p).strip() for p in "".join(flat.parts).split("\n\n")]
+    body = "\n\n".join(p for p in paras if p)
+    title = re.sub(r"\s+", " ", "".join(flat.title)).strip() or None
+    return {"title": title}, [Section(body, heading=title)] if body else []
+
+
 # ---------------------------------------------------------------- DOCX
 
 def _docx(path: Path, data: bytes):
     import zipfile
+    import zlib
     import docx
     from docx.opc.exceptions import PackageNotFoundError
+    from lxml import etree
 
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -286,19 +438,30 @@ def _docx(path: Path, data: bytes):
             raise LoaderError(path, f"DOCX suspect (archive de {total // 1024 // 1024} Mo décompressés, "
                                     f"taux {total // packed}:1) : refusé comme bombe zip")
         document = docx.Document(io.BytesIO(data))
+        return _docx_sections(document)
     except LoaderError:
         raise
-    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError, OSError) as e:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, PackageNotFoundError, etree.LxmlError, KeyError,
+            ValueError, TypeError, AttributeError, IndexError, NotImplementedError, EOFError, OSError) as e:
         raise LoaderError(path, f"DOCX corrompu ({type(e).__name__}: {e})") from None
+
+
+def _docx_sections(document):
     sections: list[Section] = []
     heading: str | None = None
     buf: list[str] = []
     title = document.core_properties.title or None
+    # Paragraph.style scans every style of the document on each call (hours for 60,000 paragraphs);
+    # the style id of a paragraph is enough to look its name up once.
+    style_names: dict[str | None, str] = {}
     for p in document.paragraphs:
         t = p.text.strip()
         if not t:
             continue
-        style = (p.style.name or "").lower() if p.style is not None else ""
+        sid = p._p.style
+        if sid not in style_names:
+            style_names[sid] = (p.style.name or "").lower() if p.style is not None else ""
+        style = style_names[sid]
         if style.startswith("heading") or style.startswith("titre") or style == "title":
             if buf:
                 sections.append(Section("\n\n".join(buf), heading=heading))

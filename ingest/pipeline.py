@@ -10,6 +10,7 @@ import fnmatch
 import hashlib
 import logging
 import os
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,8 @@ from rag.store import load_index, write_index, writer_lock
 from rag.types import Chunk
 
 from .chunk import chunk_document, embedding_text
-from .load import load, supported
+from .isolate import Parser
+from .load import PARSER_VERSION, supported
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,9 @@ def discover(paths: list[Path], settings: Settings, skipped: list[Skipped]) -> l
             skipped.append(Skipped(str(given), "introuvable"))
             continue
         if given.is_file():
-            if supported(given):
+            if _bad_name(given):
+                skipped.append(Skipped(str(given), _BAD_NAME))
+            elif supported(given):
                 found.setdefault(given.resolve(), str(given))
             else:
                 skipped.append(Skipped(str(given), f"format non pris en charge ({given.suffix or 'sans extension'})"))
@@ -84,11 +88,22 @@ def discover(paths: list[Path], settings: Settings, skipped: list[Skipped]) -> l
         root = given.resolve()
         for dirpath, dirnames, filenames in os.walk(given, followlinks=False):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for d in dirnames:  # os.walk does not enter linked folders; say so when they lead outside
+                link = Path(dirpath) / d
+                if link.is_symlink() and not _inside(link, root):
+                    skipped.append(Skipped(str(link), "lien symbolique vers un dossier extérieur : non suivi"))
             for name in sorted(filenames):
                 p = Path(dirpath) / name
                 if excluded(name) or not supported(p):
                     continue
-                real = p.resolve()
+                try:
+                    real = p.resolve()
+                except (RuntimeError, OSError):  # RuntimeError: a loop of symbolic links
+                    skipped.append(Skipped(str(p), "lien symbolique en boucle : non suivi"))
+                    continue
+                if _bad_name(p) or _bad_name(real):
+                    skipped.append(Skipped(str(p), _BAD_NAME))
+                    continue
                 if p.is_symlink() and not real.is_relative_to(root):
                     skipped.append(Skipped(str(p), "lien symbolique vers l'extérieur du dossier : non suivi"))
                     continue
@@ -96,9 +111,32 @@ def discover(paths: list[Path], settings: Settings, skipped: list[Skipped]) -> l
     return sorted(found.items(), key=lambda kv: kv[1])
 
 
+def _inside(link: Path, root: Path) -> bool:
+    try:
+        return link.resolve().is_relative_to(root)
+    except (RuntimeError, OSError):
+        return False
+
+
+_BAD_NAME = "nom de fichier qui n'est pas en UTF-8 : renommez le fichier (par exemple avec convmv)"
+
+
+def _bad_name(p: Path) -> bool:
+    try:
+        str(p).encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes come back from the OS as lone surrogates
+        return True
+    return False
+
+
 def read_bounded(path: Path, max_bytes: int) -> bytes:
     """Read a file once (its hash and its parse use the same bytes, even if it changes meanwhile)."""
-    with open(path, "rb") as f:
+    # O_NONBLOCK: a FIFO named like a document must not block the run waiting for a writer
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise LoaderError(path, "pas un fichier ordinaire (tube, périphérique ou socket) : ignoré")
+    with os.fdopen(fd, "rb") as f:
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise LoaderError(path, f"fichier trop volumineux (plus de {max_bytes // 1024 // 1024} Mo : réglage max_file_mb)")
@@ -113,7 +151,8 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
     model_id = canonical_model_id(settings.model)
     progress = progress or (lambda stage, done, total: None)
 
-    with writer_lock(index_dir, wait=wait_lock):
+    # Parser: each file parsed in a worker process with time and memory limits (settings.isolate).
+    with writer_lock(index_dir, wait=wait_lock), Parser(settings) as parse:
         previous = None
         if not rebuild:
             try:
@@ -133,6 +172,10 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
                 previous = None
             elif pm.get("chunking") != settings.chunking:
                 report.rebuild_reason = f"découpage changé ({pm.get('chunking')} → {settings.chunking}) : reconstruction complète"
+                previous = None
+            elif pm.get("parser_version") != PARSER_VERSION:
+                report.rebuild_reason = (f"lecture des documents modifiée (version {pm.get('parser_version')} → "
+                                         f"{PARSER_VERSION}) : tous les fichiers sont relus")
                 previous = None
             elif pm.get("faiss") != settings.faiss_index:
                 report.rebuild_reason = f"type d'index FAISS changé ({pm.get('faiss')} → {settings.faiss_index})"
@@ -176,7 +219,7 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
                 report.files_reused += 1
                 continue
             try:
-                doc = load(real, source, data, max_pdf_pages=settings.max_pdf_pages)
+                doc = parse(real, source, data)
             except LoaderError as e:
                 report.skipped.append(Skipped(source, e.reason))
                 continue
@@ -192,6 +235,7 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
                          chunks, None))
             report.files_parsed += 1
 
+        parse.close()  # the worker's memory is not needed while embedding
         kept_keys = {k for k, *_ in kept}
         report.files_removed = sum(1 for k in old_files if k not in kept_keys)
         report.files_indexed = len(kept)
@@ -230,6 +274,7 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
             "model": {"id": model_id, "dim": int(embedder.dim)},
             "chunking": settings.chunking,
             "faiss": settings.faiss_index,
+            "parser_version": PARSER_VERSION,
             "bm25": {"analyzer": "lower+stopwords+snowball+fold", "k1": 1.5, "b": 0.75},
             "files": files_manifest,
             "n_docs": len(kept),

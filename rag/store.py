@@ -13,6 +13,10 @@ Layout of an index folder:
 
 A new generation is written under a temporary name, fsynced, renamed, and only then named in CURRENT, so a
 reader always sees either the old or the new complete generation, whenever a writer is killed.
+
+Fault injection: with the environment variable INNOSOC_FAULT_POINT="STEP:ACTION" (see `_fault`), write_index
+kills itself, sleeps or fails at a named step. Unset — always, outside bench/faults.py and tests/test_faults.py
+— it does nothing.
 """
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ import json
 import logging
 import os
 import shutil
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,10 +126,11 @@ def load_index(index_dir: Path, expect_model: str | None = None, verify: bool = 
             raise IndexMissingError(index_dir)
         try:
             return _load_generation(index_dir, gen, expect_model, verify)
-        except FileNotFoundError:
+        except FileNotFoundError as e:
             # a writer swapped generations and removed this one while we were reading it: read CURRENT again
             if attempt == 2:
-                raise
+                raise IndexCorruptError(f"Index « {index_dir} » : {gen.name} ({Path(e.filename or gen).name}) "
+                                        f"introuvable. {_rebuild_hint(index_dir)}") from None
             time.sleep(0.05)
     raise AssertionError("unreachable")
 
@@ -193,6 +200,7 @@ def writer_lock(index_dir: Path, wait: bool = False):
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             raise IndexLockedError(index_dir) from None
+        _clean_after_killed_writers(index_dir)
         yield
     finally:
         os.close(fd)
@@ -224,50 +232,134 @@ def write_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manif
     index_dir.mkdir(parents=True, exist_ok=True)
     name = f"gen-{time.time_ns()}"
     tmp = index_dir / f".tmp-{name}"
+    final = index_dir / name
+    pointer = index_dir / ".CURRENT.tmp"
+    renamed = swapped = False
     tmp.mkdir()
     try:
+        _fault("begin")
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
             for c in chunks:
                 f.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
+        _fault("chunks")
         with open(tmp / "vectors.npy", "wb") as f:
             np.save(f, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
-        faiss.write_index(build_faiss(vectors, manifest["faiss"]), str(tmp / "faiss.index"))
+        _fault("vectors")
+        try:
+            faiss.write_index(build_faiss(vectors, manifest["faiss"]), str(tmp / "faiss.index"))
+        except RuntimeError as e:  # FAISS reports a failed fwrite (a full disk) as RuntimeError
+            raise OSError(errno.ENOSPC if _disk_full(tmp) else errno.EIO,
+                          f"FAISS : {str(e).splitlines()[0][:160]}") from None
+        _fault("faiss")
         files = list(_DATA_FILES)
         if chunks:
             bm = bm25s.BM25()
             bm.index([analyze(bm25_text(c), c.meta.get("language")) or [""] for c in chunks], show_progress=False)
             bm.save(str(tmp / "bm25"))
             files += [f"bm25/{p.name}" for p in sorted((tmp / "bm25").iterdir())]
+        _fault("bm25")
         manifest = dict(manifest, format_version=FORMAT_VERSION, n_chunks=len(chunks),
                         created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         checksums={fn: _sha256(tmp / fn) for fn in files})
         with open(tmp / "manifest.json", "w", encoding="utf-8") as f:
             json.dump(manifest, f, ensure_ascii=False, indent=1)
+        _fault("manifest")
         for fn in files + ["manifest.json"]:
             with open(tmp / fn, "rb") as f:
                 os.fsync(f.fileno())
         for d in (tmp / "bm25", tmp):
             if d.exists():
                 _fsync_dir(d)
-        final = index_dir / name
+        _fault("fsync")
         os.rename(tmp, final)
-        pointer = index_dir / ".CURRENT.tmp"
+        renamed = True
+        _fault("rename")
         with open(pointer, "w", encoding="utf-8") as f:
             f.write(name + "\n")
             f.flush()
             os.fsync(f.fileno())
+        _fault("pointer")
         os.replace(pointer, index_dir / "CURRENT")
+        swapped = True
+        _fault("swap")
         _fsync_dir(index_dir)
     except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        hint = " (disque plein)" if e.errno == errno.ENOSPC else ""
-        raise InnosocError(f"Écriture de l'index « {index_dir} » impossible{hint} : {e}. "
-                           f"L'index précédent reste intact.") from None
+        if swapped:
+            # CURRENT already names the new, complete generation: only the folder's fsync failed
+            log.warning("index « %s » écrit, mais synchronisation du dossier impossible : %s", index_dir, e)
+        else:
+            # measured before the discard frees space; numpy reports a short write with no errno at all
+            full = e.errno == errno.ENOSPC or _disk_full(index_dir)
+            _discard(tmp, final if renamed else None, pointer)
+            raise InnosocError(f"Écriture de l'index « {index_dir} » impossible{' (disque plein)' if full else ''} : "
+                               f"{e}. L'index précédent reste intact.") from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not swapped:
+            _discard(tmp, final if renamed else None, pointer)
         raise
+    _fault("gc")
     _collect_garbage(index_dir, keep=name)
     return final
+
+
+def _discard(tmp: Path, final: Path | None, pointer: Path) -> None:
+    """Remove what a failed write left, so that a full disk gets its space back."""
+    shutil.rmtree(tmp, ignore_errors=True)
+    if final is not None:
+        shutil.rmtree(final, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        pointer.unlink()
+
+
+def _disk_full(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path).free < 64 * 1024
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------- fault injection (tests and bench only)
+
+FAULT_STEPS = ("begin", "chunks", "vectors", "faiss", "bm25", "manifest", "fsync", "rename", "pointer", "swap", "gc")
+
+
+def _fault(step: str) -> None:
+    """Inert unless INNOSOC_FAULT_POINT="STEP:ACTION" names this step of write_index (see FAULT_STEPS).
+
+    ACTION: kill (SIGKILL now), killafter=S (SIGKILL in S seconds, wherever the write is by then), sleep=S,
+    error (OSError EIO here), enospc (OSError ENOSPC here). Used by tests/test_faults.py and bench/faults.py
+    to prove that a write killed or failing at any step leaves the previous index whole."""
+    spec = os.environ.get("INNOSOC_FAULT_POINT")
+    if not spec or spec.partition(":")[0] != step:
+        return
+    action, _, arg = spec.partition(":")[2].partition("=")
+    log.warning("INNOSOC_FAULT_POINT : %s à l'étape %s", action, step)
+    if action == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif action == "killafter":
+        threading.Timer(float(arg), os.kill, (os.getpid(), signal.SIGKILL)).start()
+    elif action == "sleep":
+        time.sleep(float(arg))
+    elif action == "error":
+        raise OSError(errno.EIO, f"erreur d'écriture injectée à l'étape {step}")
+    elif action == "enospc":
+        raise OSError(errno.ENOSPC, f"disque plein simulé à l'étape {step}")
+
+
+def _clean_after_killed_writers(index_dir: Path) -> None:
+    """A writer killed mid-write leaves a temporary generation, or an old one it had no time to remove; the
+    next lock holder clears them, even when it then finds nothing to rewrite."""
+    try:
+        gen = current_generation(index_dir)
+    except IndexCorruptError:
+        return  # keep everything for whoever repairs it
+    if gen is None:
+        for p in index_dir.glob(".tmp-gen-*"):
+            shutil.rmtree(p, ignore_errors=True)
+    else:
+        _collect_garbage(index_dir, keep=gen.name)
+    with contextlib.suppress(OSError):
+        (index_dir / ".CURRENT.tmp").unlink()
 
 
 def _collect_garbage(index_dir: Path, keep: str) -> None:

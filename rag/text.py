@@ -85,9 +85,11 @@ def split_sentences(text: str) -> list[str]:
     out: list[str] = []
     start = 0
     for m in _SENT_END.finditer(text):
-        candidate = text[start:m.start()].rstrip()
-        if _ABBREV.search(candidate):
+        # only the last few characters can hold an abbreviation; searching the whole candidate made a long run
+        # of abbreviations ("M. M. M. …", 5 MB on one line) quadratic
+        if _ABBREV.search(text, max(start, m.start() - 12), m.start()):
             continue
+        candidate = text[start:m.start()].rstrip()
         if candidate:
             out.append(candidate.strip())
         start = m.end()

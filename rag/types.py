@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # Metadata carried from a document's front matter to every chunk and hit.
-META_FIELDS = ("id", "title", "type", "authors", "year", "language", "url", "publisher", "countries", "topics")
+META_FIELDS = ("id", "title", "type", "authors", "year", "language", "url", "publisher", "countries", "topics",
+               "see_also")
 
 RESOURCE_TYPES = (
     "publication", "these", "video", "outil_pedagogique", "etude_de_cas",

@@ -37,11 +37,17 @@ def test_markdown_without_front_matter_takes_heading_and_detects_language(tmp_pa
 
 def test_markdown_links_and_emphasis_are_stripped(tmp_path):
     p = tmp_path / "links.md"
-    p.write_text("# Titre\n\nUne **SCOP** est décrite dans [le guide](http://x.org).\n\nVoir aussi : [[scop]], [[ptce]]\n",
+    p.write_text("# Titre\n\nUne **SCOP** est décrite dans [le guide](http://x.org) et [[scic|la note SCIC]].\n",
                  encoding="utf-8")
+    assert "Une SCOP est décrite dans le guide et la note SCIC." in _load(p).text
+
+
+def test_voir_aussi_line_becomes_metadata_not_text(tmp_path):
+    p = tmp_path / "fiche.md"
+    p.write_text("# Titre\n\nLes coopératives de production.\n\nVoir aussi : [[scop]], [[ptce]]\n", encoding="utf-8")
     doc = _load(p)
-    assert "Une SCOP est décrite dans le guide." in doc.text
-    assert "Voir aussi : scop, ptce" in doc.text
+    assert doc.meta["see_also"] == ["scop", "ptce"]
+    assert "Voir aussi" not in doc.text and "ptce" not in doc.text
 
 
 def test_text_in_cp1252_is_decoded(tmp_path):
