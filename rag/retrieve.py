@@ -1,6 +1,6 @@
 """Hybrid retrieval: dense (FAISS) and BM25 rankings fused, with metadata filters and per-resource grouping.
 
-Fusion is reciprocal-rank by default (`rrf`), or a weighted sum of min-max normalised scores (`weighted`);
+Fusion is a weighted sum of min-max normalised scores by default (`weighted`), or reciprocal-rank (`rrf`);
 bench/piaf.py measures both. Filters are applied inside each ranking (FAISS ID selector, BM25 weight mask)
 so that a narrow filter still fills the top-k.
 """

@@ -96,7 +96,7 @@ def ask(pg, question: str, n_answers: int):
     pg.wait_for_function(
         """n => { const m = document.querySelectorAll('#chatbot [data-testid="bot"]');
                   return m.length >= n && !m[m.length-1].innerText.includes('Je cherche'); }""",
-        arg=n_answers, timeout=120_000)
+        arg=n_answers, timeout=240_000)  # generous: a loaded 2-core CI machine answers slowly
     bots = pg.locator('#chatbot [data-testid="bot"]')
     return bots.nth(bots.count() - 1).inner_text()
 
