@@ -524,6 +524,26 @@ class _Match:
     fields: set[str] = field(default_factory=set)   # metadata fields that matched (or "texte")
 
 
+def _narrow(meta_hits: dict, texts: dict, matches, fields_to_check: tuple[str, ...]) -> tuple[dict, dict]:
+    """Keep the resources whose metadata `fields_to_check` match (recording which fields did); those matching
+    only in their passage texts are returned apart, as mentions."""
+    keep, mention = {}, {}
+    for d, mt in meta_hits.items():
+        m = mt.meta
+        fields = set()
+        for name in fields_to_check:
+            value = m.get(name)
+            values = value if isinstance(value, list) else [value or ""]
+            if any(matches(v) for v in values):
+                fields.add(name)
+        if fields:
+            mt.fields |= fields
+            keep[d] = mt
+        elif any(matches(t) for t in texts.get(d, [])):
+            mention[d] = _Match(d, m, {"texte"})
+    return keep, mention
+
+
 def _tokens(s: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", fold(s).lower())
 
@@ -641,21 +661,8 @@ def answer_catalog(query: CatalogQuery, index) -> Answer:
     for place in query.places:
         aliases = _place_aliases(place)
         included = INCLUDES.get(place, ())
-        keep, mention = {}, {}
-        for d, mt in meta_hits.items():
-            m = mt.meta
-            fields = set()
-            if any(_has_phrase(c, aliases) for c in m.get("countries") or []):
-                fields.add("countries")
-            if any(_has_phrase(t, aliases) for t in m.get("topics") or []):
-                fields.add("topics")
-            if _has_phrase(m.get("title") or "", aliases):
-                fields.add("title")
-            if fields:
-                mt.fields |= fields
-                keep[d] = mt
-            elif any(_has_phrase(t, aliases) for t in texts.get(d, [])):
-                mention[d] = _Match(d, m, {"texte"})
+        keep, mention = _narrow(meta_hits, texts, lambda s: _has_phrase(s, aliases),
+                                ("countries", "topics", "title"))
         what = f"« {place} »" + (f" (y compris {', '.join(included)})" if included else "")
         how.append(f"lieu {what} dans les pays, les mots-clés ou le titre (champs countries, topics, title)")
         meta_hits = keep
@@ -664,19 +671,7 @@ def answer_catalog(query: CatalogQuery, index) -> Answer:
 
     for topic in query.topics:
         seq = _stem_seq(topic)
-        keep, mention = {}, {}
-        for d, mt in meta_hits.items():
-            m = mt.meta
-            fields = set()
-            if any(_has_stems(t, seq) for t in m.get("topics") or []):
-                fields.add("topics")
-            if _has_stems(m.get("title") or "", seq):
-                fields.add("title")
-            if fields:
-                mt.fields |= fields
-                keep[d] = mt
-            elif any(_has_stems(t, seq) for t in texts.get(d, [])):
-                mention[d] = _Match(d, m, {"texte"})
+        keep, mention = _narrow(meta_hits, texts, lambda s: _has_stems(s, seq), ("topics", "title"))
         how.append(f"sujet « {topic} » dans les mots-clés ou le titre (champs topics, title), mots ramenés à "
                    f"leur racine")
         meta_hits = keep
