@@ -11,7 +11,6 @@ import http.server
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -25,12 +24,11 @@ import pytest
 from ingest import ingest
 from rag.settings import Settings
 
-from .conftest import MINILM, ROOT, TINY
+from .conftest import CHROMIUM, MINILM, ROOT, TINY, free_port
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # gradio_client's own telemetry, in this test process
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 MARKER = "MARQUEUR-7f3a9c-NE-DOIT-PAS-FUIR"
 OUTSIDE_MARKER = "SECRET-HORS-APPLI-51d0e2"
 PAYLOAD_SCRIPT = "<script>window.__pwned=1</script>"
@@ -57,12 +55,6 @@ Le marqueur {MARKER} identifie ce document dans les tests de sécurité. La banq
 
 
 # ------------------------------------------------------------------------------------------------ fixtures
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def app_env() -> dict:
     # The app must switch Gradio's telemetry off by itself: the server gets an environment without the switch.
@@ -295,20 +287,6 @@ def test_control_characters_are_removed_and_an_empty_message_is_refused_clearly(
 
 
 # ------------------------------------------------------------------------------------------------ HTML / JS
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("chromium absent : apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
-
 
 NOT_RUN = """() => ({
     pwned: typeof window.__pwned,

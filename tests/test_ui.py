@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,17 +16,10 @@ import pytest
 from rag.store import load_index
 from rag.types import RESOURCE_TYPES, TYPE_LABELS_FR
 
-from .conftest import ROOT
+from .conftest import CHROMIUM, ROOT, free_port
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="chromium absent : apt-get install chromium")
 SHOTS = os.environ.get("INNOSOC_SCREENSHOTS")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_http(url: str, proc: subprocess.Popen, timeout: float = 180) -> None:
@@ -59,18 +50,6 @@ def server(corpus_index, tmp_path_factory):
         finally:
             proc.terminate()
             proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
 
 
 @pytest.fixture
