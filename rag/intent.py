@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 
 from .vocab import (GENERIC_NOUNS, LANG_ADJ, LANG_NAMES_FR, LANG_WORDS, TYPE_NOUNS, TYPE_RE,  # noqa: F401
-                    normalize, type_label)
+                    names_resources, normalize, type_label)
 
 # How far back « récent » reaches, in years before the current one.
 RECENT_YEARS = 10
@@ -264,8 +264,7 @@ def type_noun_named(n: str, m_start: int, m_end: int) -> bool:
     head = n[_sentence_start(n, m_start):m_start]
     if _DEFINED.search(head) or _MADE.search(head):
         return False
-    return not re.match(r"\s*(?:\d|(?:de la |du |de |of the |of |de la |da |del )(?:loi|code|law|act|ley|lei|"
-                        r"codigo)\b)", n[m_end:m_end + 20])
+    return names_resources(n, m_start, m_end)
 
 
 def _type_cue_ok(n: str, m_start: int, m_end: int) -> tuple[bool, int]:

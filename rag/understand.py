@@ -29,7 +29,7 @@ import numpy as np
 from .intent import RECENT_RE, detect_intent, find_languages, find_types, this_year, type_noun_named
 from .route_examples import ROUTE_EXAMPLES
 from .text import _STOP, analyze
-from .vocab import RESOURCE_NOUN_RE, RESOURCE_NOUNS, TYPE_NOUNS, find_places, normalize, phrase_re
+from .vocab import RESOURCE_NOUN_RE, RESOURCE_NOUNS, TYPE_NOUNS, find_places, names_resources, normalize, phrase_re
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,9 @@ _ORG_WORDS = re.compile(r"(?i)\b(?:labo|banque|tribune|alternatives|ripess|conse
                         r"reseau|réseau|observatoire|fondation|institut|agence|association|collectif|centre|"
                         r"chantier|avise|cress|ess|france|europe|oecd|ocde|un|onu|localtis|territoires|"
                         r"economiques|économiques|mag|revue|journal|editions|éditions)\b")
+_AFTER_NAME = {"sur", "en", "dans", "du", "au", "aux", "depuis", "avant", "apres", "about", "on", "in", "since",
+               "before", "after", "sobre", "em", "no", "na", "desde", "antes", "despues", "depois", "et", "and",
+               "y", "e", "ou", "or", "qui", "that", "que", "pour", "for", "para", "a", "à"}
 _PARTICLES = {"de", "da", "dos", "das", "do", "del", "van", "von", "der", "den", "le", "la", "du", "di", "d'"}
 
 
@@ -98,12 +101,14 @@ class Vocabulary:
                 if len(key) < 3 or key in stop or find_places(surname):
                     continue
                 self.surnames.setdefault(key, surname)
+                self.surnames.setdefault(normalize(" ".join(words)), surname)   # « Jean-Louis Laville »
         self._re = phrase_re(self.surnames) if self.surnames else None
 
-    def find_authors(self, n: str) -> list[tuple[str, int, int]]:
+    def find_authors(self, question: str, n: str) -> list[tuple[str, int, int]]:
         if self._re is None:
             return []
-        return [(self.surnames[m.group(0)], m.start(), m.end()) for m in self._re.finditer(n)]
+        # the name as the question writes it (« Jean-Louis Laville » or « Laville »)
+        return [(question[m.start():m.end()], m.start(), m.end()) for m in self._re.finditer(n)]
 
 
 # ---------------------------------------------------------------- router
@@ -174,7 +179,7 @@ _RECENT_SUP = re.compile(r"(?<![\w-])(?:les? plus recente?s?|la plus recente|les
                          r"mais recentes?|mais nov[oa]s?|plus recente?s?|plus recents)(?![\w-])")
 _COMPARE = re.compile(r"(?<![\w-])(?:differen\w*|diferen\w*|distingu\w*|distinction|compar\w*|versus|vs|"
                       r"contraste\w*|oppos\w*|nuances?|ressembl\w*|points? communs?|en commun|in common|"
-                      r"pareil|same thing|lo mismo|a mesma coisa|mesma coisa)(?![\w-])")
+                      r"pareil|same thing|lo mismo|a mesma coisa|mesma coisa)(?:-t-(?:il|elle|ils|elles))?(?![\w-])")
 _FACET = re.compile(r"(?<![\w-])(?:par|per|by|por|selon|according to|segun) (?P<f>types?|sortes?|genres?|"
                     r"categories?|kinds?|tipos?|langues?|languages?|idiomas?|linguas?|pays|countries|paises|"
                     r"regions?|annees?|years?|anos?|decennies?|decades?|decadas?)(?![\w-])|"
@@ -187,7 +192,9 @@ _CORPUS = re.compile(r"(?<![\w-])(?:corpus|dossier|catalogue|catalog|catalogo|co
 _WROTE = re.compile(r"(?:qu'(?:a|ont)(?:-t-(?:il|elle))? (?:ecrit|publie)|qu'est-ce qu(?:'a|e) (?P<a>.+?) a "
                     r"(?:ecrit|publie)|what (?:has|did|have) (?P<b>.+?) (?:written|write|published|publish)|"
                     r"(?:que|lo que) (?:ha|han) (?:escrito|publicado)|que (?:escribio|publico)|"
-                    r"o que (?P<c>.+?) (?:escreveu|publicou)|(?:ecrit|ecrits|ecrites|publiee?s?|written|"
+                    r"o que (?P<c>.+?) (?:escreveu|publicou)|o que (?:escreveu|publicou)|(?:textes|travaux|ouvrages|livres|ecrits|"
+                    r"writings|texts|works|books|papers|textos|obras|libros|trabajos|livros|trabalhos) "
+                    r"(?:de|d'|by|of|por|da|do)|(?:ecrit|ecrits|ecrites|publiee?s?|written|"
                     r"escrit[oa]s?|publicad[oa]s?) (?:par|by|por)|(?:works|books|texts|titles) by)"
                     r"(?: (?P<d>[^\s?!.,;]+(?: [^\s?!.,;]+){0,2}))?")
 
@@ -218,8 +225,18 @@ preciso quero tem recursos documentos significa diferenca est-ce datent datant d
 comment pourquoi quand ou combien how why when where como porque por quando onde cuando donde
 hablan habla tratan trata falam fala tratam abordam talk talks deal deals discuss discusses cover covers focus
 ete published soutenues soutenue soutenus parues sorties realisees redigees released since depuis apres avant
+publicados publicadas publicado publicada published publies publiees indiquer indique-moi indiquez
+hold holds contain contains include includes offer offers feature gather contiene contienen incluye incluyen
+contem inclui incluem possui reune abrange renferme regroupe rassemble inclut possede
+sais savez savoir sait tout toutes tous all general generale possible juste designe designent ca cela
+quelque chose lire read leer ler possa pueda puisse listar lister liste-moi listez-moi listame escrito escritos
+dossie sao son pode podes puedes podrias peux-tu pouvez-vous t'as as vous avez have got alguma algum alguna
+algun some any definis-moi definis definissez explicame explica explique-me funciona fonctionne marche works work
+existe existem hay tem ha a-t-on trouve-t-on peut-on voir consulter
 before after entre between nuance nuances distinction ressemblent ressemblance commun common pareil dit-on dit dites-moi dis-moi tell explain expliquer m'expliquer explique-moi
 """.split())
+# Stop words of the question languages (Italian's « lei » is Portuguese's « loi »: not included)
+_STOPWORDS = set().union(*(_STOP[l] for l in ("fr", "en", "es", "pt")))
 _COORD = re.compile(r"\s+(?:et|and|y|e|ou|or|vs\.?|versus|contre|against|con|com|avec|with)\s+", re.I)
 _TOKEN = re.compile(r"[\w][\w'’-]*")
 _ELIDED = re.compile(r"^(?:l|d|qu|j|m|t|s|n|c|jusqu|lorsqu|puisqu)['’]", re.I)
@@ -227,7 +244,7 @@ _ELIDED = re.compile(r"^(?:l|d|qu|j|m|t|s|n|c|jusqu|lorsqu|puisqu)['’]", re.I)
 
 def _content_tokens(question: str, n: str, taken: list[tuple[int, int]], spans: list | None = None) -> list[str]:
     """The words of `question` outside the spans `taken`, without frame words and stop words, as written."""
-    stop = set().union(*_STOP.values())
+    stop = _STOPWORDS
     out = []
     for m in _TOKEN.finditer(n):
         key = _ELIDED.sub("", m.group(0))
@@ -235,7 +252,7 @@ def _content_tokens(question: str, n: str, taken: list[tuple[int, int]], spans: 
         if any(s <= start < e for s, e in taken):
             continue
         word = question[start:m.end()]
-        if not key or key in _FRAME or key in stop or key.isdigit() or "-t-" in key:
+        if not key or key in _FRAME or key in stop or "-t-" in key:
             continue
         out.append(word)
         if spans is not None:
@@ -243,26 +260,36 @@ def _content_tokens(question: str, n: str, taken: list[tuple[int, int]], spans: 
     return out
 
 
-def _compare_sides(question: str, n: str, taken: list[tuple[int, int]]) -> tuple[str, ...]:
-    """« la différence entre une Scop et une Scic » → ("Scop", "Scic"): content words either side of the
-    coordination."""
-    m = None
-    for m in _COORD.finditer(n):
-        pass
-    cm = list(_COORD.finditer(n))
-    if not cm:
-        return ()
-    # the coordination that splits the content words most evenly
-    best = ()
-    best_gap = None
-    for c in cm:
-        left = _content_tokens(question, n, taken + [(c.start(), len(n))])
-        right = _content_tokens(question, n, taken + [(0, c.end())])
+_DIFFERS = re.compile(r"(?<![\w-])(?:se distingue\w*|distingue\w*|differe\w*|differ\w*|se diferencia\w*|"
+                      r"difere\w*|s'oppose\w*|se compare\w*)(?:-t-(?:il|elle|ils|elles))? (?:de |du |des |d'|from |"
+                      r"de la |de l'|da |do |a |au |aux |to |with |avec |con |com )")
+
+
+def _compare_sides(question: str, n: str, taken: list[tuple[int, int]], places) -> tuple[str, ...]:
+    """« la différence entre une Scop et une Scic » → ("Scop", "Scic"); « X se distingue de Y » → (X, Y);
+    « l'économie sociale au Québec et en France » → ("économie sociale Québec", "économie sociale France")."""
+    place_spans = [(s, e) for _, s, e in places]
+    words = [t for t in taken if t not in place_spans]   # places are part of what is compared
+    splits = [(m.start(), m.end()) for m in _COORD.finditer(n)] + [(m.start(), m.end())
+                                                                   for m in _DIFFERS.finditer(n)]
+    best, best_gap = (), None
+    for a, b in splits:
+        left = _content_tokens(question, n, words + [(a, len(n))])
+        right = _content_tokens(question, n, words + [(0, b)])
         if left and right:
             gap = abs(len(left) - len(right))
             if best_gap is None or gap < best_gap:
-                best, best_gap = (" ".join(left), " ".join(right)), gap
-    return best
+                best, best_gap = (left, right), gap
+    if not best:
+        return ()
+    left, right = best
+    place_words = {normalize(question[s:e]) for s, e in place_spans}
+    lp = [w for w in left if normalize(w) in place_words]
+    rp = [w for w in right if normalize(w) in place_words]
+    if rp and len(rp) == len(right) and lp:
+        # « X au Québec et en France »: the subject is shared, only the places differ
+        right = [w for w in left if w not in lp] + right
+    return " ".join(left), " ".join(right)
 
 
 def extract_slots(question: str, vocab: Vocabulary | None = None, *, route: str | None = None,
@@ -283,7 +310,7 @@ def extract_slots(question: str, vocab: Vocabulary | None = None, *, route: str 
         taken.append((c.start, c.end))
     places = find_places(question, n)
     taken += [(s, e) for _, s, e in places]
-    authors = vocab.find_authors(n) if vocab else []
+    authors = vocab.find_authors(question, n) if vocab else []
     taken += [(s, e) for _, s, e in authors]
     author_names = [a for a, _, _ in authors]
     wm = _WROTE.search(n)
@@ -291,9 +318,15 @@ def extract_slots(question: str, vocab: Vocabulary | None = None, *, route: str 
         for g in ("a", "b", "c", "d"):
             if wm.group(g):
                 s, e = wm.span(g)
-                words = [w for w in question[s:e].split() if w[:1].isupper()]
-                if words and not find_places(" ".join(words)):
-                    author_names.append(words[-1])
+                words = question[s:e].strip(" ,;:").split()
+                keep = []
+                for w in words:   # the name, up to the first criterion (« … dans le dossier », « … sur X »)
+                    if normalize(w) in _AFTER_NAME:
+                        break
+                    keep.append(w)
+                name = " ".join(keep)
+                if name and not find_places(name):
+                    author_names.append(name)
                     taken.append((s, e))
                 break
     for m in RECENT_RE.finditer(n):
@@ -312,7 +345,7 @@ def extract_slots(question: str, vocab: Vocabulary | None = None, *, route: str 
     year_max = intent.year_max
     compare: tuple[str, ...] = ()
     if route == "comparison" or (route is None and _COMPARE.search(n)):
-        compare = _compare_sides(question, n, taken)
+        compare = _compare_sides(question, n, taken, places)
     topic_spans: list[tuple[int, int]] = []
     topic = " ".join(_content_tokens(question, n, taken, topic_spans))
     if len(compare) == 2:
@@ -320,7 +353,9 @@ def extract_slots(question: str, vocab: Vocabulary | None = None, *, route: str 
     slots = Slots(types=types, languages=languages, places=tuple(p for p, _, _ in places),
                   authors=tuple(dict.fromkeys(author_names)), year_min=year_min, year_max=year_max,
                   recent=recent, topic=topic, compare=compare)
-    facts = {"resource_noun": bool(RESOURCE_NOUN_RE.search(n)), "corpus": bool(_CORPUS.search(n)),
+    nouns = list(RESOURCE_NOUN_RE.finditer(n))
+    facts = {"resource_noun": any(names_resources(n, m.start(), m.end()) for m in nouns),
+             "other_noun": any(not names_resources(n, m.start(), m.end()) for m in nouns), "corpus": bool(_CORPUS.search(n)),
              "loose_languages": intent.loose_languages, "n": n, "wrote": bool(wm),
              "mask": sorted(topic_spans + [(s, e) for _, s, e in places] + [(s, e) for _, s, e in authors])}
     return slots, facts
@@ -329,6 +364,11 @@ def extract_slots(question: str, vocab: Vocabulary | None = None, *, route: str 
 # ---------------------------------------------------------------- the understanding step
 
 def _facet(n: str) -> str | None:
+    n = _PREFIX.sub("", n.strip(" ¿¡?!.«»\"")) or n
+    q = _FACET_Q.match(n)
+    if q:
+        word = q.group(0).split()[-1]
+        return next((kind for kind, pat in _FACET_KIND if re.match(pat, word)), None)
     m = _FACET.search(n)
     if not m:
         return None
@@ -364,10 +404,12 @@ def masked(question: str, spans) -> str:
 
 _DEFINE = re.compile(
     r"^(?:(?:mais |alors |et )?(?:qu'est-ce qu(?:e|')|qu'est ce qu(?:e|')|c'est quoi|que (?:signifie|veut dire)|"
-    r"qu'entend-on par|qu'appelle-t-on|definition|definis|definir|defini(?:tion)? d)|what (?:is|are|does)|"
+    r"qu'entend-on par|qu'appelle-t-on|definition|definis(?:-moi|-nous)?|definissez|definir|defini(?:tion)? d)|what (?:is|are|does)|"
     r"what's|define|(?:que|qué) (?:es|son|significa)|(?:o )?que (?:e|sao|significa)|o que (?:e|sao|significa|"
     r"quer dizer))(?:(?<=')|(?![\w-]))|(?:ce qu'est|ce que sont|ce que (?:signifie|veut dire)|c'est quoi|what (?:an? )?"
-    r"[\w -]+ (?:is|are|means)|lo que es|o que e|la definition|la notion|the meaning|le sens|the notion)(?![\w-])")
+    r"[\w -]+ (?:is|are|means)|lo que es|o que e|la definition|la notion|the meaning|le sens|the notion|"
+    r"(?:designe|designent|signifie|signifient|veut dire|veulent dire|means?|significa|quer dizer) quoi|"
+    r"(?:definition|definicion|definicao) (?:de|du|des|d'|of))(?:(?<=')|(?![\w-]))")
 _WH = re.compile(r"^(?:(?:et|mais|alors|and|so|y|e) )?(?:comment|pourquoi|quand|ou (?!bien)|a quoi|en quoi|"
                  r"dans quelle mesure|how|why|when|where|to what extent|como|por que|porque|por qué|cuando|"
                  r"donde|quando|onde|para que)(?![\w-])")
@@ -375,20 +417,46 @@ _SEEK = re.compile(
     r"(?<![\w-])(?:je (?:re)?cherche|recherche|j'ai besoin|il me faut|besoin d|conseill\w*|recommand\w*|"
     r"sugg[eè]r\w*|tu aurais|vous auriez|aurais-tu|auriez-vous|looking for|i need|need an?|recommend|"
     r"suggest|can you point|point me|busco|buscando|necesito|recomienda\w*|recomendar\w*|procuro|"
-    r"procurando|preciso|recomenda\w*|indica\w*|je voudrais (?:un|une|des|quelque)|je veux (?:un|une|des)|"
+    r"procurando|preciso|recomenda\w*|indica\w*|indiquer|indique-moi|indiquez-moi|je voudrais (?:un|une|des|quelque)|je veux (?:un|une|des)|"
     r"i(?:'d| would) like (?:a|an|some)|quisiera (?:un|una)|quiero (?:un|una)|quero (?:um|uma)|"
     r"gostaria de (?:um|uma)|a lire|to read|para leer|para ler|a montrer|to show|a utiliser)(?![\w-])")
-_INDEF_TYPE = re.compile(r"^(?:(?:une?|a|an|una?|uma?|quelques?|some|any|algun[oa]?s?|algum[as]*) )"
-                         r"(?:(?:bonne?|bon|petite?|courte?|good|short|buen[oa]|bo[am]) )?(?:" + "|".join(TYPE_NOUNS.values())
-                         + r"|exemple|example|ejemplo|cas pratique|texte|text|lecture|reading|livre|book)"
+_INDEF_TYPE = re.compile(r"^(?:(?:une?|des|a|an|una?|unos|unas|uma?|uns|umas|quelques?|some|any|algun[oa]?s?|"
+                         r"algum[as]*) )(?:(?:bonne?s?|bons?|petite?s?|courte?s?|good|short|buen[oa]s?|bo[am]s?) )?"
+                         r"(?:" + RESOURCE_NOUNS + r"|exemples?|examples?|ejemplos?|exemplos?|cas pratiques?)"
                          r"(?![\w-])")
 _LIST = re.compile(
     r"^(?:(?:et |and )?(?:quel(?:le)?s|lesquel(?:le)?s|which|what|que|qué|quais|cuales|cuáles)(?: (?:sont|are|son|"
     r"sao) (?:les|the|los|las|os|as))? (?:[\w'-]+ ){0,2}?(?:" + RESOURCE_NOUNS + r")|"
     r"(?:liste[rz]?|listez|enumere[rz]?|affiche[rz]?|montre[rz]?(?:-moi)?|donne[rz]?(?:-moi)?|cite[rz]?|"
-    r"list|show|display|enumerate|give me|muestra\w*|lista\w*|dame|mostra\w*|mostre\w*|liste|"
-    r"indique[rz]?(?:-moi)?)(?![\w-])(?: (?:moi|me|nous|us))?(?: (?:la liste|une liste|a list|the list|"
+    r"list|show|display|enumerate|give me|muestra\w*|lista\w*|dame|mostra\w*|mostre\w*|liste)(?![\w-])(?: (?:moi|me|nous|us))?(?: (?:la liste|une liste|a list|the list|"
     r"toutes|tous|all|every|the|les|des|los|las|os|as|todos|todas|a lista))?)")
+
+
+# Politeness and « tell me / explain to me » openers say nothing of the kind of question: rules read past them.
+_PREFIX = re.compile(
+    r"^(?:(?:bonjour|salut|hello|hi|hola|ola|alors|bon|ok|dis|dites)[,!]? |"
+    r"(?:est-ce que )?(?:tu peux|tu pourrais|vous pouvez|vous pourriez|peux-tu|pouvez-vous|pourrais-tu|"
+    r"pourriez-vous|can you|could you|would you|puedes|podrias|podria|pode|podes|poderia|voce pode)"
+    r"(?: me| m'| nous| us)? ?|s'il (?:te|vous) plait,? |please,? |por favor,? |"
+    r"(?:j'aimerais|je voudrais|je veux|i'd like to|i would like to|i want to|quisiera|quiero|gostaria de|queria)"
+    r" (?:savoir|know|saber) |je me demande |i wonder |(?:dis|dites|tell|dime|digame|diga|diz)(?:-moi|-nous| me| us)?,? |"
+    r"(?:explique|expliquez|explain|explicame|explica|explique-me)(?:-moi|-nous| me| to me| us)?,? "
+    r"(?:(?:en|in|em) [a-z]+ )?)+")
+_SAYS = re.compile(r"^(?:que (?:dit|disent|pense|pensent|ecrit|ecrivent)|what (?:does|do|did) .+ (?:say|think|argue|"
+                   r"write about)|que (?:dice|dicen|piensa|piensan)|o que (?:diz|dizem|pensa|pensam))(?![\w-])")
+_HAVE_ANY = re.compile(r"(?<![\w-])(?:tem|tens|hay|tienes|tiene|avez-vous|as-tu|t'as|tu as|vous avez|do you have|"
+                       r"have you got|y a-t-il|existe-t-il|is there|are there|existe|existem) (?:un|une|quelque|"
+                       r"alguma|algum|algun|alguna|any|a|an|una|um|uma)(?![\w-])")
+_FACET_Q = re.compile(
+    r"^(?:en |in |em )?(?:quel(?:le)?s|which|what|que|quais|cuales|dans quel(?:le)?s) (?:sont les |are the )?"
+    r"(?:types?|sortes?|genres?|categories?|kinds?|tipos?|langues?|languages?|idiomas?|linguas?|pays|countries|"
+    r"paises|regions?|annees|years|anos|decennies|decades)(?![\w-])")
+_HAVE_SOME = re.compile(r"^(?:y a-t-il|y-a-t-il|avez-vous|as-tu|a-t-on|existe-t-il|are there|do you have|hay|tem|"
+                        r"tienes|existem|ha) (?:des|d'|de|quelques|any|some|algun[oa]s|alguns|algumas)(?:(?<=')|(?![\w-]))")
+_NEEDED = re.compile(r"(?<![\w-])(?:faut-il|il faut|needed|required|necessaires?|necesarios?|necessarios?|"
+                     r"precisa|hace falta)(?![\w-])")
+_LIST_ANYWHERE = re.compile(r"(?<![\w-])(?:la liste|une liste|a list|the list|la lista|a lista|uma lista|"
+                            r"lister|listar|enumerer|enumerar|inventaire)(?![\w-])")
 
 
 def decide_route(n: str, slots: Slots, facts: dict, scores: dict[str, float]) -> tuple[str, str | None]:
@@ -398,9 +466,14 @@ def decide_route(n: str, slots: Slots, facts: dict, scores: dict[str, float]) ->
     écrit », « les plus récentes »), and so are comparisons; the kNN decides the rest, and may only choose
     a catalogue route when the question names resources, an author or the corpus."""
     n = n.strip(" ¿¡?!.«»\"")
-    catalogable = facts["resource_noun"] or facts["corpus"] or bool(slots.authors)
+    n = _PREFIX.sub("", n) or n
+    catalogable = facts["resource_noun"] or facts["corpus"] or (bool(slots.authors) and not facts["other_noun"])
     if _COMPARE.search(n) and len(slots.compare) == 2:
         return "comparison", "différence"
+    if catalogable and (_FACET_Q.match(n) or _FACET.search(n)):
+        return ("catalog_count" if _COUNT.search(n) else "catalog_list"), "répartition"
+    if _NEEDED.search(n):
+        return "passage", "ce qu'il faut"
     if catalogable and _COUNT.search(n):
         return "catalog_count", "combien"
     if _AUTHORS.search(n):
@@ -411,11 +484,16 @@ def decide_route(n: str, slots: Slots, facts: dict, scores: dict[str, float]) ->
         return "catalog_recent", "les plus récentes"
     if _DEFINE.search(n) and not slots.types and not facts["corpus"] and not _WH.match(n):
         return "definition", "définition"
-    if _SEEK.search(n) or _INDEF_TYPE.match(n):
+    if _SAYS.match(n):
+        return "passage", "que dit"
+    listing = catalogable and (_LIST.match(n) or _LIST_ANYWHERE.search(n))
+    if listing and slots.recent:
+        return "catalog_recent", "liste des récentes"
+    if _SEEK.search(n) or _INDEF_TYPE.match(n) or (catalogable and _HAVE_ANY.search(n)):
         return "resource_request", "demande de ressource"
     if _WH.match(n):
         return "passage", "question ouverte"
-    if catalogable and _LIST.match(n):
+    if listing or (catalogable and _HAVE_SOME.match(n) and not slots.topic):
         return "catalog_list", "liste"
     ranked = list(scores.items())
     if not catalogable:
@@ -449,7 +527,7 @@ def understand(question: str, embedder, router: Router, vocab: Vocabulary | None
     if route in CATALOG_ROUTES or route == "comparison":
         # a catalogue question may name the resources' language bare (« Qu'avez-vous en espagnol ? »)
         slots, facts = extract_slots(question, vocab, route=route, today=today)
-    facet = _facet(facts["n"]) if route in ("catalog_count", "catalog_list") else None
+    facet = _facet(facts["n"]) if rule == "répartition" else None
     return Understanding(question, route, slots, rule=rule, scores=scores, facet=facet,
                          loose_languages=tuple(facts["loose_languages"]))
 

@@ -73,12 +73,23 @@ TYPE_NOUNS: dict[str, str] = {
 
 # Nouns for « resources » in general: a catalogue question about them counts every resource type.
 GENERIC_NOUNS = (r"ressources?|resources?|recursos?|documents?|documentos?|fiches?|references?|referencias?|"
-                 r"titres?|titulos?|textes?|textos?|items?|entrees?|travaux|ecrits|works?|obras?|trabalhos|"
-                 r"trabajos|materials?|materiales|materiais|elements?|contenus?|contents?|conteudos?|"
+                 r"titres?|titulos?|textes?|textos?|items?|entrees?|travaux|ecrits|works|obras?|trabalhos|"
+                 r"trabajos|materials?|materiales|materiais|contenus?|contents?|conteudos?|"
                  r"contenidos?|lectures?|readings?|lecturas?|leituras?")
 
 TYPE_RE = re.compile(r"(?<![\w-])(?:" + "|".join(f"(?P<{t}>{p})" for t, p in TYPE_NOUNS.items()) + r")(?![\w-])")
 RESOURCE_NOUNS = "|".join(TYPE_NOUNS.values()) + "|" + GENERIC_NOUNS
+# A resource noun followed by these is something else: « textes de loi », « ressources financières »,
+# « les thèses que défend Laville », « l'article 1 de la loi ».
+NOT_RESOURCE_AFTER = re.compile(
+    r"\s*(?:\d|(?:de la |du |de |of the |of |da |del |do )?(?:loi|lois|code|law|laws|act|ley|leyes|lei|leis|"
+    r"codigo)\b|(?:legislati|juridique|reglementaire|financ|humain|natur|propres|fiscal|budget|monetaire|"
+    r"defend|avanc|soutient|soutiennent|developpe|defiende|defende)\w*)")
+
+
+def names_resources(n: str, start: int, end: int) -> bool:
+    """Does the resource noun at n[start:end] name resources (not « textes de loi », « ressources financières »)?"""
+    return not NOT_RESOURCE_AFTER.match(n, end)
 RESOURCE_NOUN_RE = re.compile(r"(?<![\w-])(?:" + RESOURCE_NOUNS + r")(?![\w-])")
 
 # ---------------------------------------------------------------- languages
@@ -140,6 +151,36 @@ PLACES: dict[str, tuple[str, ...]] = {
     "Afrique": ("afrique", "africa", "africain", "africaine", "africains", "africaines", "african"),
     "Asie": ("asie", "asia", "asiatique", "asian"),
     "Amérique du Nord": ("amerique du nord", "north america", "america del norte", "america do norte"),
+    "Japon": ("japon", "japan", "japao"),
+    "Inde": ("inde", "india"),
+    "Chine": ("chine", "china"),
+    "Maroc": ("maroc", "morocco", "marruecos", "marrocos"),
+    "Tunisie": ("tunisie", "tunisia"),
+    "Algérie": ("algerie", "algeria", "argelia"),
+    "Mali": ("mali",),
+    "Burkina Faso": ("burkina faso", "burkina"),
+    "Côte d'Ivoire": ("cote d'ivoire", "ivory coast", "costa de marfil", "costa do marfim"),
+    "Cameroun": ("cameroun", "cameroon", "camerun", "camaroes"),
+    "Bénin": ("benin",),
+    "Madagascar": ("madagascar",),
+    "Afrique du Sud": ("afrique du sud", "south africa", "sudafrica", "africa do sul"),
+    "Kenya": ("kenya", "kenia", "quenia"),
+    "Bolivie": ("bolivie", "bolivia"),
+    "Venezuela": ("venezuela",),
+    "Uruguay": ("uruguay", "uruguai"),
+    "Nicaragua": ("nicaragua",),
+    "Haïti": ("haiti",),
+    "Pays-Bas": ("pays-bas", "pays bas", "netherlands", "holland", "paises bajos", "paises baixos", "holanda"),
+    "Suède": ("suede", "sweden", "suecia"),
+    "Danemark": ("danemark", "denmark", "dinamarca"),
+    "Grèce": ("grece", "greece", "grecia"),
+    "Irlande": ("irlande", "ireland", "irlanda"),
+    "Pologne": ("pologne", "poland", "polonia"),
+    "Autriche": ("autriche", "austria"),
+    "Luxembourg": ("luxembourg", "luxemburgo"),
+    "Australie": ("australie", "australia"),
+    "Russie": ("russie", "russia", "rusia"),
+    "Vietnam": ("vietnam", "viet nam"),
 }
 INCLUDES: dict[str, tuple[str, ...]] = {
     "Canada": ("Québec",),
@@ -151,7 +192,8 @@ INCLUDES: dict[str, tuple[str, ...]] = {
 }
 # Aliases that are ordinary words in some language: they name a place only in the capitalised original
 # (« US » the country, not « us » the pronoun; « French » as a country adjective is only a place in English).
-CASE_SENSITIVE_ALIASES = {"us": "US", "uk": "UK"}
+CASE_SENSITIVE_ALIASES = {"us": "US", "uk": "UK", "usa": "USA", "mali": "Mali", "chine": "Chine",
+                          "inde": "Inde", "china": "China", "india": "India", "benin": "Bénin"}
 # Aliases that more often name a language than a place.
 _LANGUAGE_LIKE: set[str] = set()
 
@@ -201,7 +243,7 @@ def find_places(question: str, n: str | None = None) -> list[tuple[str, int, int
     seen = set()
     for m in _PLACE_RE.finditer(n):
         alias = m.group(0)
-        if alias in CASE_SENSITIVE_ALIASES and question[m.start():m.end()] != CASE_SENSITIVE_ALIASES[alias]:
+        if alias in CASE_SENSITIVE_ALIASES and not question[m.start():m.start() + 1].isupper():
             continue
         if alias in _LANGUAGE_LIKE:
             continue  # "French" is a language far more often than a country adjective
