@@ -28,9 +28,9 @@ MAX_HISTORY_CHARS = 20_000
 
 # A follow-up opens on a connective, or leans on a pronoun, or is too short to stand alone.
 _CONNECTIVE = re.compile(
-    r"^\s*(?:et|mais|aussi|puis|ou|sinon|and|but|what about|how about|also|or|y|e|pero|tambien|tambem|"
-    r"ou bien|et pour|et pour ce qui est de|et concernant|et du cote de)(?![\w-])", re.I)
-_ANAPHORA = re.compile(r"(?<![\w-])(?:il|elle|ils|elles|cela|ca|celle|celui|ceux|celles|leur|leurs|en|y|"
+    r"^\s*(?:et pour ce qui est de|et concernant|et du cote de|et pour|ou bien|what about|how about|et|mais|aussi|"
+    r"puis|ou|sinon|and|but|also|or|y|e|pero|tambien|tambem)(?![\w-])", re.I)
+_ANAPHORA = re.compile(r"(?<![\w-])(?:il|elle|ils|elles|cela|ca|celle|celui|ceux|celles|leur|leurs|"
                        r"it|they|them|this|that|these|those|its|their|ella|ellos|ellas|eso|esto|su|sus|"
                        r"ele|ela|eles|elas|isso|isto|seu|sua|seus|suas)(?![\w-])")
 _SHORT = 3                 # content words at most: a question this short needs the previous subject
@@ -136,15 +136,14 @@ def complete(question: str, u, previous: Turn | None):
 
 
 def _standalone_text(question: str, merged, previous: Turn, own) -> str:
-    """The text searched for a follow-up: the previous subject with what the follow-up adds."""
+    """The text searched for a follow-up: the previous subject with the follow-up's own words
+    (« Et au Québec ? » after « Qu'est-ce qu'un PTCE ? » → « PTCE au Québec »)."""
     subject = previous.subject
-    extra = []
-    if own.places:
-        extra.append(" ".join(own.places))
-    if own.topic and own.topic not in subject:
-        extra.append(own.topic)
-    if extra and not _ANAPHORA.search(normalize(question)):
-        return f"{subject} — {' '.join(extra)}"
-    # « Comment est-elle financée ? »: the question itself, with the subject it leans on
     q = question.strip()
-    return f"{q} ({subject})" if subject.lower() not in q.lower() else q
+    if _ANAPHORA.search(normalize(q)):
+        # « Comment est-elle financée ? »: the question itself, with the subject it leans on
+        return q if subject.lower() in q.lower() else f"{q} ({subject})"
+    m = _CONNECTIVE.match(normalize(q))   # normalize keeps lengths: the match cuts the original too
+    rest = q[m.end():] if m else q
+    rest = rest.strip(" ,;:?!.¿¡")
+    return f"{subject} {rest}".strip() if rest else subject

@@ -31,8 +31,8 @@ def test_follow_up_keeps_the_conversation(app):
     app.ask("Comment fonctionne le Sol-violette à Toulouse ?", conv)
     ans, _ = app.ask("Et le comité d'agrément ?", conv)
     # completed from the previous standalone subject (not the concatenated questions), and said so
-    assert ans.query == "Sol-violette Toulouse — comité agrément"
-    assert ans.warnings[0].startswith("Question comprise comme : « Sol-violette Toulouse — comité agrément »")
+    assert ans.query == "Sol-violette Toulouse le comité d'agrément"
+    assert ans.warnings[0].startswith("Question comprise comme : « Sol-violette Toulouse le comité d'agrément »")
     assert ans.citations and ans.citations[0].chunk.doc_id == "sol-violette"
 
 
