@@ -29,6 +29,7 @@ class Settings:
     fusion: str = "weighted"
     rrf_k: int = 10
     dense_weight: float = 0.5
+    fusion_norm: str = "zscore"
     candidates: int = 100
     # Ingest limits: a file over these is skipped with a reason.
     max_file_mb: float = 50.0           # bytes read from one file
