@@ -52,4 +52,6 @@ class Settings:
 
     @property
     def chunking(self) -> dict:
-        return {"chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap}
+        # "scheme" names how chunks are cut and embedded (2: sentence units and overlap, heading embedded):
+        # an index cut another way is rebuilt.
+        return {"chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap, "scheme": 2}

@@ -16,7 +16,7 @@ from ingest import ingest
 from rag.errors import IndexCorruptError, IndexIncompatibleError, IndexLockedError, IndexMissingError
 from rag.store import current_generation, load_index, writer_lock
 
-from .conftest import ROOT, make_docx, make_html, make_pdf
+from .conftest import MINILM, ROOT, make_docx, make_html, make_pdf
 
 TINY_IDS = {"sol-violette", "scop-guide", "amap-paniers", "grameen-microcredit", "economia-solidaria-brasil",
             "tiers-lieux-video"}
@@ -27,7 +27,7 @@ def test_index_holds_every_document_with_its_metadata(tiny_index):
     assert set(idx.documents()) == TINY_IDS
     m = idx.manifest
     assert m["model"] == {"id": "all-MiniLM-L6-v2", "dim": 384}
-    assert m["chunking"] == {"chunk_tokens": 120, "chunk_overlap": 20}
+    assert m["chunking"] == {"chunk_tokens": 120, "chunk_overlap": 20, "scheme": 2}
     assert m["format_version"] == 1 and m["n_chunks"] == len(idx.chunks) == idx.vectors.shape[0] == idx.faiss.ntotal
     assert len(m["files"]) == 6 and all(len(f["sha256"]) == 64 for f in m["files"].values())
     c = next(c for c in idx.chunks if c.doc_id == "grameen-microcredit")
@@ -192,3 +192,28 @@ def test_killed_ingest_leaves_previous_index_intact(tmp_path, tiny_corpus, minil
     ingest([tiny_corpus], minilm)
     assert not [p for p in Path(minilm.index_dir).iterdir() if p.name.startswith(".tmp-")]
     assert len(load_index(minilm.index_dir).documents()) == 46
+
+
+def test_chunks_of_many_paragraphs_overlap_by_whole_sentences_and_embed_their_heading():
+    """Paragraphs are longer than the overlap: with paragraph units, consecutive chunks shared nothing."""
+    from ingest.chunk import chunk_document, embedding_text
+    from rag.embed import load_embedder
+    from rag.text import split_sentences
+    from rag.types import Document, Section
+
+    paras = [f"La coopérative {i} réunit {i + 3} producteurs d'un même village. Ses membres votent une fois "
+             f"chacun en assemblée générale. Les excédents de l'année {2000 + i} sont mis en réserve pour "
+             f"investir." for i in range(10)]
+    doc = Document(source="x.md", meta={"id": "x", "title": "Guide des coopératives"},
+                   sections=[Section("\n\n".join(paras), heading="Gouvernance et réserves")])
+    count = load_embedder(MINILM).count_tokens
+    chunks = chunk_document(doc, count, 120, 30)
+    assert len(chunks) >= 4
+    for a, b in zip(chunks, chunks[1:]):
+        last = split_sentences(a.text.split("\n\n")[-1])[-1]
+        assert b.text.startswith(last), (a.text[-80:], b.text[:80])
+    # the text of a chunk is the document's own text (paragraph breaks kept)
+    assert all(c.text in "\n\n".join(paras) for c in chunks)
+    assert chunks[0].text.count("\n\n") >= 1
+    emb = embedding_text(chunks[2])
+    assert emb.startswith("Guide des coopératives\nGouvernance et réserves\n") and emb.endswith(chunks[2].text)
