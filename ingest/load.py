@@ -16,14 +16,14 @@ from pathlib import Path
 import yaml
 
 from rag.errors import LoaderError
-from rag.text import detect_language
+from rag.text import detect_language, normalise_language
 from rag.types import META_FIELDS, Document, Section
 
 log = logging.getLogger(__name__)
 
 # Bumped when a loader changes what text or metadata it extracts: an index made by an older version is re-read
 # whole, since unchanged files would otherwise keep their old extraction.
-PARSER_VERSION = 2
+PARSER_VERSION = 3
 
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".text": "text", ".pdf": "pdf",
             ".html": "html", ".htm": "html", ".docx": "docx"}
@@ -85,6 +85,12 @@ def _complete_meta(meta: dict, path: Path, sections: list[Section]) -> dict:
             out["year"] = int(out["year"])
         except (TypeError, ValueError):
             out["year"] = None
+    given = out["language"]
+    # filters compare ISO codes: "FR", "French" or "français" in a front matter would never match "fr"
+    out["language"] = normalise_language(given)
+    if given not in (None, "") and out["language"] is None:
+        log.warning("%s : langue « %s » non reconnue (codes attendus : fr, en, es, pt, it), détectée dans le "
+                    "texte à la place", path, given)
     if not out["language"]:
         out["language"] = detect_language(" ".join(s.text for s in sections)[:3000])
     return out

@@ -68,6 +68,35 @@ def index_languages(languages) -> tuple[str, ...]:
     return tuple(sorted({lg if lg in _STOP else "fr" for lg in languages}))
 
 
+# Names a front matter may give a language, in the corpus's languages (folded, lower case) → ISO 639-1 code.
+_LANGUAGE_NAMES = {
+    "fr": ("fr", "fra", "fre", "french", "francais", "frances", "franceses", "francese", "franca", "frances"),
+    "en": ("en", "eng", "english", "anglais", "ingles", "inglese", "inglesa"),
+    "es": ("es", "spa", "spanish", "espagnol", "espanol", "castellano", "castillan", "spagnolo", "espanhol"),
+    "pt": ("pt", "por", "portuguese", "portugais", "portugues", "portoghese", "portuguesa"),
+    "it": ("it", "ita", "italian", "italien", "italiano", "italiana"),
+}
+_LANGUAGE_OF = {name: code for code, names in _LANGUAGE_NAMES.items() for name in names}
+
+
+def normalise_language(value) -> str | None:
+    """ISO 639-1 code of a language as written in a front matter: "FR", "French", "français", "fr-FR" → "fr".
+
+    Another two-letter code is kept (lower case); anything else gives None (the caller then detects)."""
+    if value is None:
+        return None
+    v = fold(str(value)).strip().lower()
+    if not v:
+        return None
+    base = re.split(r"[-_ ]", v, maxsplit=1)[0]  # fr-FR, pt_BR, "français (France)"
+    code = _LANGUAGE_OF.get(v) or _LANGUAGE_OF.get(base)
+    if code:
+        return code
+    if re.fullmatch(r"[a-z]{2}", base):
+        return base
+    return None
+
+
 _ident = None
 
 
