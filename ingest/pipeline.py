@@ -26,7 +26,7 @@ from rag.types import Chunk
 
 from .chunk import chunk_document, embedding_text
 from .isolate import Parser
-from .load import PARSER_VERSION, supported
+from .load import PARSER_VERSION, slugify, supported
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,17 @@ def _bad_name(p: Path) -> bool:
     return False
 
 
+def _unique_id(doc_id: str, source: str, key: str, taken: Callable[[str], bool]) -> str:
+    """An id named after the file (no id in a front matter) that another file of the same name already holds:
+    prefixed with the file's folder (a/rapport.pdf → a-rapport), else with a hash of its path."""
+    parent = Path(source).parent.name
+    if parent and parent not in (".", "/"):
+        candidate = f"{slugify(parent)}-{doc_id}"
+        if not taken(candidate):
+            return candidate
+    return f"{doc_id}-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:8]}"
+
+
 def read_bounded(path: Path, max_bytes: int) -> bytes:
     """Read a file once (its hash and its parse use the same bytes, even if it changes meanwhile)."""
     # O_NONBLOCK: a FIFO named like a document must not block the run waiting for a writer
@@ -192,6 +203,10 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
         max_bytes = int(settings.max_file_mb * 1024 * 1024)
         kept: list[tuple[str, dict, list[Chunk], np.ndarray | None]] = []  # (key, file record, chunks, vectors)
         seen_ids: dict[str, str] = {}
+        # ids of documents already indexed and still present stay theirs, even when a new file with the same
+        # name sorts before them (its id is then made unique, see _unique_id)
+        present = {str(real) for real, _ in files}
+        reserved = {rec["doc_id"]: key for key, rec in old_files.items() if key in present}
         embedder = None
         to_embed: list[Chunk] = []
         for n, (real, source) in enumerate(files, start=1):
@@ -223,9 +238,17 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
             except LoaderError as e:
                 report.skipped.append(Skipped(source, e.reason))
                 continue
-            if doc.id in seen_ids:
-                report.skipped.append(Skipped(source, f"identifiant « {doc.id} » déjà utilisé par {seen_ids[doc.id]}"))
-                continue
+            def taken(doc_id: str) -> bool:
+                return doc_id in seen_ids or reserved.get(doc_id, key) != key
+
+            if taken(doc.id):
+                if doc.id != slugify(real.stem) and doc.id != slugify(Path(source).stem):
+                    # an id written in the front matter: two documents claim it, which is an authoring error
+                    owner = seen_ids.get(doc.id) or old_files[reserved[doc.id]]["source"]
+                    report.skipped.append(Skipped(source, f"identifiant « {doc.id} » déjà utilisé par {owner}"))
+                    continue
+                doc.meta["id"] = _unique_id(doc.id, source, key, taken)
+                log.info("%s : identifiant « %s » déjà pris, « %s » à la place", source, slugify(real.stem), doc.id)
             seen_ids[doc.id] = source
             if embedder is None:
                 embedder = load_embedder(settings.model)

@@ -217,3 +217,27 @@ def test_chunks_of_many_paragraphs_overlap_by_whole_sentences_and_embed_their_he
     assert chunks[0].text.count("\n\n") >= 1
     emb = embedding_text(chunks[2])
     assert emb.startswith("Guide des coopératives\nGouvernance et réserves\n") and emb.endswith(chunks[2].text)
+
+
+def test_same_file_name_in_two_folders_gives_two_documents(tmp_path, minilm):
+    corpus = tmp_path / "corpus"
+    (corpus / "b").mkdir(parents=True)
+    (corpus / "b" / "rapport.txt").write_text("Rapport B\n\nLes régies de quartier emploient des habitants.",
+                                              encoding="utf-8")
+    first = ingest([corpus], minilm)
+    assert not first.skipped and set(load_index(minilm.index_dir).documents()) == {"rapport"}
+    # a second rapport.txt sorted before the first one: the indexed one keeps its id, the new one gets another
+    (corpus / "a").mkdir()
+    (corpus / "a" / "rapport.txt").write_text("Rapport A\n\nLes monnaies locales circulent entre commerçants.",
+                                              encoding="utf-8")
+    (corpus / "fiche.md").write_text("---\nid: ma-fiche\n---\n# Fiche\n\nUne fiche au nom choisi.", encoding="utf-8")
+    second = ingest([corpus], minilm)
+    assert not second.skipped and second.files_reused == 1
+    docs = load_index(minilm.index_dir).documents()
+    assert set(docs) == {"rapport", "a-rapport", "ma-fiche"}  # front-matter ids are kept as written
+    assert docs["rapport"]["source"].endswith("b/rapport.txt") and docs["a-rapport"]["source"].endswith("a/rapport.txt")
+    # a fresh build names them in path order: the first keeps the plain name
+    rebuilt = ingest([corpus], minilm.with_(index_dir=tmp_path / "fresh"))
+    docs = load_index(tmp_path / "fresh").documents()
+    assert not rebuilt.skipped and set(docs) == {"rapport", "b-rapport", "ma-fiche"}
+    assert docs["rapport"]["source"].endswith("a/rapport.txt")
