@@ -1,7 +1,8 @@
 """Ingest: find files → load → chunk → embed → write a new index generation, incrementally.
 
 Unchanged files (same content hash, same model and chunking) keep their chunks and vectors; new or changed
-files are parsed and embedded; deleted files are dropped. A bad file is reported with its reason and skipped.
+files are parsed and embedded; files deleted from a folder being scanned are dropped, and documents from other
+source roots are kept unless `prune` (see `ingest`). A bad file is reported with its reason and skipped.
 Progress goes to a callback `progress(stage, done, total)`; drawing bars is the caller's business.
 """
 from __future__ import annotations
@@ -20,8 +21,8 @@ import numpy as np
 
 from rag.embed import canonical_model_id, load_embedder
 from rag.errors import IndexCorruptError, IndexIncompatibleError, IndexMissingError, LoaderError
-from rag.settings import Settings
-from rag.store import load_index, write_index, writer_lock
+from rag.settings import DEFAULT_CORPUS, Settings
+from rag.store import load_index, read_manifest, write_index, writer_lock
 from rag.types import Chunk
 
 from .chunk import chunk_document, embedding_text
@@ -53,11 +54,16 @@ class IngestReport:
     seconds: float = 0.0
     rebuild_reason: str | None = None
     changed: bool = True
+    files_kept_outside: int = 0  # documents of other roots, kept without being scanned
+    removed: list[str] = field(default_factory=list)  # sources of the documents removed from the index
+    roots: list[str] = field(default_factory=list)    # source roots the index remembers after this run
 
     def summary(self) -> str:
         s = (f"{self.files_indexed} fichier(s) indexé(s) ({self.files_parsed} lu(s), {self.files_reused} inchangé(s), "
              f"{self.files_removed} retiré(s)), {len(self.skipped)} ignoré(s), {self.chunks} passages, "
              f"{self.seconds:.1f} s")
+        if self.files_kept_outside:
+            s += f" ; {self.files_kept_outside} document(s) d'autres chemins gardé(s) tels quels"
         if not self.changed:
             s += " — index déjà à jour, rien à réécrire"
         return s
@@ -129,6 +135,13 @@ def _bad_name(p: Path) -> bool:
     return False
 
 
+def _readable_manifest(index_dir: Path) -> dict | None:
+    try:
+        return read_manifest(index_dir)
+    except (IndexCorruptError, OSError):
+        return None
+
+
 def _unique_id(doc_id: str, source: str, key: str, taken: Callable[[str], bool]) -> str:
     """An id named after the file (no id in a front matter) that another file of the same name already holds:
     prefixed with the file's folder (a/rapport.pdf → a-rapport), else with a hash of its path."""
@@ -154,8 +167,17 @@ def read_bounded(path: Path, max_bytes: int) -> bytes:
     return data
 
 
-def ingest(paths: list[Path], settings: Settings, progress: Progress | None = None,
-           rebuild: bool = False, wait_lock: bool = False) -> IngestReport:
+def ingest(paths: list[Path] | None, settings: Settings, progress: Progress | None = None,
+           rebuild: bool = False, wait_lock: bool = False, prune: bool = False) -> IngestReport:
+    """Add or update `paths` in the index of `settings.index_dir`.
+
+    Semantics (README « Mettre à jour l'index »): the index remembers its source roots (every path ever
+    ingested). `paths` are scanned: new and changed files there are (re)indexed, and files that vanished from a
+    scanned folder are removed (and reported). Documents from the other roots are kept as they are, so that
+    `ingest nouveau.pdf` adds one document to the index instead of leaving an index of one document. With
+    no `paths`, every remembered root is scanned (the corpus folder for a new index). A root that no longer
+    exists keeps its documents, unless `prune`: then the index keeps only what is found under `paths` (or,
+    with no `paths`, under the remembered roots that still exist), and forgets the other roots."""
     t0 = time.perf_counter()
     index_dir = Path(settings.index_dir)
     report = IngestReport(index_dir=str(index_dir))
@@ -175,6 +197,8 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
                 log.warning(report.rebuild_reason)
         else:
             report.rebuild_reason = "reconstruction demandée"
+        # what the index held, even when its vectors cannot be reused: a rebuild re-reads those files too
+        prior = previous.manifest if previous is not None else _readable_manifest(index_dir)
         if previous is not None:
             pm = previous.manifest
             if pm["model"]["id"] != model_id:
@@ -199,14 +223,28 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
             for i, c in enumerate(previous.chunks):
                 old_rows.setdefault(c.source, []).append(i)
 
-        files = discover(paths, settings, report.skipped)
+        remembered = [Path(r) for r in (prior or {}).get("roots", [])]
+        given = [Path(p) for p in paths] if paths else (remembered or [DEFAULT_CORPUS])
+        scopes = [(Path(g).resolve(), Path(g).is_dir()) for g in given if Path(g).exists()]
+
+        def in_scope(key: str) -> bool:  # under a path scanned in this run (which exists)
+            return any(key == str(r) or (is_dir and key.startswith(str(r) + os.sep)) for r, is_dir in scopes)
+
+        prior_files: dict[str, dict] = (prior or {}).get("files", {})
+        scan = list(given)
+        if previous is None and not prune:
+            # a rebuild cannot reuse vectors: documents of the other roots are read again from their files
+            scan += [Path(rec["source"]) for key, rec in prior_files.items() if not in_scope(key)]
+        files = discover(scan, settings, report.skipped)
         max_bytes = int(settings.max_file_mb * 1024 * 1024)
         kept: list[tuple[str, dict, list[Chunk], np.ndarray | None]] = []  # (key, file record, chunks, vectors)
         seen_ids: dict[str, str] = {}
         # ids of documents already indexed and still present stay theirs, even when a new file with the same
         # name sorts before them (its id is then made unique, see _unique_id)
         present = {str(real) for real, _ in files}
-        reserved = {rec["doc_id"]: key for key, rec in old_files.items() if key in present}
+        outside = {} if prune else {key: rec for key, rec in old_files.items()
+                                    if key not in present and not in_scope(key)}
+        reserved = {rec["doc_id"]: key for key, rec in old_files.items() if key in present or key in outside}
         embedder = None
         to_embed: list[Chunk] = []
         for n, (real, source) in enumerate(files, start=1):
@@ -259,12 +297,30 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
             report.files_parsed += 1
 
         parse.close()  # the worker's memory is not needed while embedding
+        # documents of the roots not scanned in this run stay as they are (never dropped without --prune)
+        for key, rec in outside.items():
+            if rec["doc_id"] in seen_ids or rec["source"] not in old_rows:
+                continue
+            rows = old_rows[rec["source"]]
+            seen_ids[rec["doc_id"]] = rec["source"]
+            kept.append((key, rec, [previous.chunks[i] for i in rows], previous.vectors[rows]))
+            report.files_kept_outside += 1
+            if not Path(key).exists():
+                report.skipped.append(Skipped(rec["source"], "introuvable, gardé dans l'index (--prune pour le "
+                                                             "retirer)"))
         kept_keys = {k for k, *_ in kept}
-        report.files_removed = sum(1 for k in old_files if k not in kept_keys)
+        report.removed = sorted(rec["source"] for k, rec in old_files.items() if k not in kept_keys)
+        report.files_removed = len(report.removed)
         report.files_indexed = len(kept)
+        if prune:
+            roots = sorted({str(r) for r, _ in scopes})
+        else:
+            roots = sorted({str(r) for r in remembered} | {str(Path(g).resolve()) for g in given
+                                                           if Path(g).exists()})
+        report.roots = roots
 
         if (previous is not None and not report.rebuild_reason and not to_embed and report.files_removed == 0
-                and len(kept) == len(old_files)):
+                and len(kept) == len(old_files) and roots == sorted(previous.manifest.get("roots", []))):
             report.changed = False
             report.chunks = len(previous.chunks)
             report.seconds = time.perf_counter() - t0
@@ -284,10 +340,14 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
         parts: list[np.ndarray] = []
         cursor = 0
         files_manifest = {}
+        filled = []
         for key, rec, chunks, vecs in kept:
             if vecs is None:
                 vecs = new_vectors[cursor:cursor + len(chunks)]
                 cursor += len(chunks)
+            filled.append((key, rec, chunks, vecs))
+        filled.sort(key=lambda t: t[1]["source"])  # rows in path order, whichever run added each file
+        for key, rec, chunks, vecs in filled:
             all_chunks.extend(chunks)
             parts.append(vecs)
             files_manifest[key] = rec
@@ -300,6 +360,7 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
             "parser_version": PARSER_VERSION,
             "bm25": {"analyzer": "lower+stopwords+snowball+fold", "k1": 1.5, "b": 0.75},
             "files": files_manifest,
+            "roots": roots,
             "n_docs": len(kept),
         })
         progress("écriture", 1, 1)

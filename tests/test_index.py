@@ -16,7 +16,7 @@ from ingest import ingest
 from rag.errors import IndexCorruptError, IndexIncompatibleError, IndexLockedError, IndexMissingError
 from rag.store import current_generation, load_index, writer_lock
 
-from .conftest import MINILM, ROOT, make_docx, make_html, make_pdf
+from .conftest import MINILM, ROOT, make_docx, make_html, make_pdf, run_cli
 
 TINY_IDS = {"sol-violette", "scop-guide", "amap-paniers", "grameen-microcredit", "economia-solidaria-brasil",
             "tiers-lieux-video"}
@@ -241,3 +241,45 @@ def test_same_file_name_in_two_folders_gives_two_documents(tmp_path, minilm):
     docs = load_index(tmp_path / "fresh").documents()
     assert not rebuilt.skipped and set(docs) == {"rapport", "b-rapport", "ma-fiche"}
     assert docs["rapport"]["source"].endswith("a/rapport.txt")
+
+
+def test_ingesting_one_new_file_adds_it_and_keeps_the_rest(tmp_path, tiny_corpus, minilm):
+    """`python -m ingest --index index nouveau.pdf` used to leave an index of one document; the app's start-up
+    sync of corpus/ then dropped nouveau.pdf. The index remembers its roots; removal needs --prune."""
+    ingest([tiny_corpus], minilm)
+    outside = tmp_path / "ailleurs"
+    outside.mkdir()
+    pdf = make_pdf(outside / "nouveau.pdf", ["Les jardins partagés de Nantes sont gérés par une association."])
+    r = run_cli("ingest", "-q", "--model", minilm.model, "--chunk-tokens", "120", "--chunk-overlap", "20",
+                "--index", str(minilm.index_dir), str(pdf))
+    assert r.returncode == 0, r.stderr
+    assert set(load_index(minilm.index_dir).documents()) == TINY_IDS | {"nouveau"}
+    assert load_index(minilm.index_dir).manifest["roots"] == sorted([str(tiny_corpus.resolve()), str(pdf.resolve())])
+
+    # the app's start-up sync of the corpus folder keeps it, and removes (and names) a file deleted from corpus/
+    (tiny_corpus / "tiers-lieux.md").unlink()
+    synced = ingest([tiny_corpus], minilm)
+    assert synced.removed == [str(tiny_corpus / "tiers-lieux.md")] and synced.files_kept_outside == 1
+    assert set(load_index(minilm.index_dir).documents()) == TINY_IDS - {"tiers-lieux-video"} | {"nouveau"}
+
+    # a remembered file that vanished stays (reported) until --prune; no path = every remembered root
+    pdf.unlink()
+    again = ingest(None, minilm)
+    assert "nouveau" in load_index(minilm.index_dir).documents()
+    assert any(s.path == str(pdf) and "--prune" in s.reason for s in again.skipped)
+    pruned = ingest(None, minilm, prune=True)
+    assert pruned.removed == [str(pdf)] and pruned.files_reused == 5 and pruned.files_parsed == 0
+    assert set(load_index(minilm.index_dir).documents()) == TINY_IDS - {"tiers-lieux-video"}
+    assert load_index(minilm.index_dir).manifest["roots"] == [str(tiny_corpus.resolve())]
+
+
+def test_a_rebuild_keeps_the_documents_of_every_root(tmp_path, tiny_corpus, minilm):
+    ingest([tiny_corpus], minilm)
+    other = tmp_path / "autre"
+    other.mkdir()
+    (other / "note.md").write_text("# Note\n\nUne note sur les cantines scolaires bio.", encoding="utf-8")
+    ingest([other], minilm)
+    # a chunking change re-embeds everything; a sync of one root must still not lose the other root
+    r = ingest([tiny_corpus], minilm.with_(chunk_tokens=100))
+    assert r.rebuild_reason and not r.skipped
+    assert set(load_index(minilm.index_dir).documents()) == TINY_IDS | {"note"}
