@@ -15,7 +15,7 @@ import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -153,6 +153,13 @@ def _unique_id(doc_id: str, source: str, key: str, taken: Callable[[str], bool])
     return f"{doc_id}-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:8]}"
 
 
+def _renamed(chunks: list[Chunk], doc_id: str) -> list[Chunk]:
+    import dataclasses
+
+    return [dataclasses.replace(c, doc_id=doc_id, chunk_id=f"{doc_id}#{i}", meta=dict(c.meta, id=doc_id))
+            for i, c in enumerate(chunks)]
+
+
 def read_bounded(path: Path, max_bytes: int) -> bytes:
     """Read a file once (its hash and its parse use the same bytes, even if it changes meanwhile)."""
     # O_NONBLOCK: a FIFO named like a document must not block the run waiting for a writer
@@ -167,9 +174,76 @@ def read_bounded(path: Path, max_bytes: int) -> bytes:
     return data
 
 
+@dataclass
+class Pending:
+    """A new or changed file, read once and hashed: to be parsed, chunked and embedded (the "map")."""
+    real: Path
+    source: str
+    data: bytes
+    digest: str
+
+
+@dataclass
+class Encoded:
+    """What the map makes of one file: its document id, chunks and their vectors (row i = chunk i)."""
+    doc_id: str
+    chunks: list[Chunk]
+    vectors: np.ndarray
+
+
+# A map takes (slot, Pending) pairs, lazily (reading and hashing go on while it consumes them), and returns
+# {slot: Encoded, or the reason the file was skipped}. ingest_serial uses map_serial; ingest/distributed.py
+# runs the same per-file functions (parse_and_chunk, embed_chunks) as Ray tasks.
+MapFiles = Callable[[Iterator[tuple[int, Pending]], Settings, Progress], dict[int, "Encoded | str"]]
+
+
+def parse_and_chunk(parse: Parser, embedder, item: Pending, settings: Settings) -> tuple[str, list[Chunk]]:
+    """Parse one file (raises LoaderError) and cut it into chunks sized in the embedder's tokens."""
+    doc = parse(item.real, item.source, item.data)
+    return doc.id, chunk_document(doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
+
+
+def embed_chunks(embedder, chunks: list[Chunk], settings: Settings,
+                 progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """The one place chunks are encoded at ingest, in the serial run and in each distributed worker alike."""
+    if not chunks:
+        return np.zeros((0, embedder.dim), np.float32)
+    return embedder.encode_documents([embedding_text(c) for c in chunks], progress=progress,
+                                     batch_size=settings.embed_batch)
+
+
+def map_serial(pending: Iterator[tuple[int, Pending]], settings: Settings, progress: Progress) -> dict:
+    """Parse every file (in an isolated worker process), then encode all new chunks in one batched pass."""
+    out: dict[int, Encoded | str] = {}
+    parsed: list[tuple[int, str, list[Chunk]]] = []
+    embedder = None
+    with Parser(settings) as parse:
+        for slot, item in pending:
+            if embedder is None:
+                embedder = load_embedder(settings.model)
+            try:
+                doc_id, chunks = parse_and_chunk(parse, embedder, item, settings)
+            except LoaderError as e:
+                out[slot] = e.reason
+                continue
+            parsed.append((slot, doc_id, chunks))
+    # the parser's worker process is gone: its memory is not needed while encoding
+    if not parsed:
+        return out
+    vectors = embed_chunks(embedder, [c for _, _, chunks in parsed for c in chunks], settings,
+                           progress=lambda done, total: progress("encodage", done, total))
+    cursor = 0
+    for slot, doc_id, chunks in parsed:
+        out[slot] = Encoded(doc_id, chunks, vectors[cursor:cursor + len(chunks)])
+        cursor += len(chunks)
+    return out
+
+
 def ingest(paths: list[Path] | None, settings: Settings, progress: Progress | None = None,
-           rebuild: bool = False, wait_lock: bool = False, prune: bool = False) -> IngestReport:
-    """Add or update `paths` in the index of `settings.index_dir`.
+           rebuild: bool = False, wait_lock: bool = False, map_files: MapFiles | None = None,
+           prune: bool = False) -> IngestReport:
+    """Add or update `paths` in the index of `settings.index_dir`. `map_files` does the parse+embed work
+    (default: this process).
 
     Semantics (README « Mettre à jour l'index »): the index remembers its source roots (every path ever
     ingested). `paths` are scanned: new and changed files there are (re)indexed, and files that vanished from a
@@ -183,40 +257,12 @@ def ingest(paths: list[Path] | None, settings: Settings, progress: Progress | No
     report = IngestReport(index_dir=str(index_dir))
     model_id = canonical_model_id(settings.model)
     progress = progress or (lambda stage, done, total: None)
+    map_files = map_files or map_serial
 
-    # Parser: each file parsed in a worker process with time and memory limits (settings.isolate).
-    with writer_lock(index_dir, wait=wait_lock), Parser(settings) as parse:
-        previous = None
-        if not rebuild:
-            try:
-                previous = load_index(index_dir)
-            except IndexMissingError:
-                previous = None
-            except (IndexCorruptError, IndexIncompatibleError) as e:
-                report.rebuild_reason = f"index précédent inutilisable, reconstruction complète ({e})"
-                log.warning(report.rebuild_reason)
-        else:
-            report.rebuild_reason = "reconstruction demandée"
+    with writer_lock(index_dir, wait=wait_lock):
+        previous = _previous_index(index_dir, settings, model_id, rebuild, report)
         # what the index held, even when its vectors cannot be reused: a rebuild re-reads those files too
         prior = previous.manifest if previous is not None else _readable_manifest(index_dir)
-        if previous is not None:
-            pm = previous.manifest
-            if pm["model"]["id"] != model_id:
-                report.rebuild_reason = (f"modèle changé ({pm['model']['id']} → {model_id}) : "
-                                         f"reconstruction complète")
-                previous = None
-            elif pm.get("chunking") != settings.chunking:
-                report.rebuild_reason = f"découpage changé ({pm.get('chunking')} → {settings.chunking}) : reconstruction complète"
-                previous = None
-            elif pm.get("parser_version") != PARSER_VERSION:
-                report.rebuild_reason = (f"lecture des documents modifiée (version {pm.get('parser_version')} → "
-                                         f"{PARSER_VERSION}) : tous les fichiers sont relus")
-                previous = None
-            elif pm.get("faiss") != settings.faiss_index:
-                report.rebuild_reason = f"type d'index FAISS changé ({pm.get('faiss')} → {settings.faiss_index})"
-        if report.rebuild_reason:
-            log.info(report.rebuild_reason)
-
         old_files: dict[str, dict] = previous.manifest.get("files", {}) if previous else {}
         old_rows: dict[str, list[int]] = {}
         if previous is not None:
@@ -231,72 +277,88 @@ def ingest(paths: list[Path] | None, settings: Settings, progress: Progress | No
             return any(key == str(r) or (is_dir and key.startswith(str(r) + os.sep)) for r, is_dir in scopes)
 
         prior_files: dict[str, dict] = (prior or {}).get("files", {})
-        scan = list(given)
+        scan_paths = list(given)
         if previous is None and not prune:
             # a rebuild cannot reuse vectors: documents of the other roots are read again from their files
-            scan += [Path(rec["source"]) for key, rec in prior_files.items() if not in_scope(key)]
-        files = discover(scan, settings, report.skipped)
-        max_bytes = int(settings.max_file_mb * 1024 * 1024)
-        kept: list[tuple[str, dict, list[Chunk], np.ndarray | None]] = []  # (key, file record, chunks, vectors)
-        seen_ids: dict[str, str] = {}
-        # ids of documents already indexed and still present stay theirs, even when a new file with the same
-        # name sorts before them (its id is then made unique, see _unique_id)
+            scan_paths += [Path(rec["source"]) for key, rec in prior_files.items() if not in_scope(key)]
+        files = discover(scan_paths, settings, report.skipped)
         present = {str(real) for real, _ in files}
         outside = {} if prune else {key: rec for key, rec in old_files.items()
                                     if key not in present and not in_scope(key)}
+        # ids of documents already indexed and kept stay theirs, even when a new file with the same name sorts
+        # before them (its id is then made unique, see _unique_id)
         reserved = {rec["doc_id"]: key for key, rec in old_files.items() if key in present or key in outside}
-        embedder = None
+        max_bytes = int(settings.max_file_mb * 1024 * 1024)
+        # One slot per file, in file order: (key, source, what became of it). The map fills in the pending
+        # ones; the slots are then assembled in order, so that serial and distributed runs give the same index.
+        slots: list[tuple[str, str, object]] = []
+
+        def scan() -> Iterator[tuple[int, Pending]]:
+            for n, (real, source) in enumerate(files, start=1):
+                progress("lecture", n, len(files))
+                key = str(real)
+                try:
+                    data = read_bounded(real, max_bytes)
+                except LoaderError as e:
+                    slots.append((key, source, Skipped(source, e.reason)))
+                    continue
+                except OSError as e:
+                    slots.append((key, source, Skipped(source, f"lecture impossible ({e.strerror or e})")))
+                    continue
+                digest = hashlib.sha256(data).hexdigest()
+                rec = old_files.get(key)
+                if previous is not None and rec and rec["sha256"] == digest and rec["source"] in old_rows:
+                    rows = old_rows[rec["source"]]
+                    slots.append((key, source, (rec, [previous.chunks[i] for i in rows], previous.vectors[rows])))
+                    continue
+                slots.append((key, source, digest))
+                yield len(slots) - 1, Pending(real, source, data, digest)
+
+        mapped = map_files(scan(), settings, progress)
+
+        kept: list[tuple[str, dict, list[Chunk], np.ndarray]] = []
+        seen_ids: dict[str, str] = {}
         to_embed: list[Chunk] = []
-        for n, (real, source) in enumerate(files, start=1):
-            progress("lecture", n, len(files))
-            key = str(real)
-            try:
-                data = read_bounded(real, max_bytes)
-            except LoaderError as e:
-                report.skipped.append(Skipped(source, e.reason))
+        for slot, (key, source, what) in enumerate(slots):
+            if isinstance(what, Skipped):
+                report.skipped.append(what)
                 continue
-            except OSError as e:
-                report.skipped.append(Skipped(source, f"lecture impossible ({e.strerror or e})"))
-                continue
-            digest = hashlib.sha256(data).hexdigest()
-            rec = old_files.get(key)
-            if previous is not None and rec and rec["sha256"] == digest and rec["source"] in old_rows:
-                rows = old_rows[rec["source"]]
-                chunks = [previous.chunks[i] for i in rows]
-                doc_id = rec["doc_id"]
-                if doc_id in seen_ids:
-                    report.skipped.append(Skipped(source, f"identifiant « {doc_id} » déjà utilisé par {seen_ids[doc_id]}"))
+            if isinstance(what, tuple):  # unchanged file: chunks and vectors reused
+                rec, chunks, vecs = what
+                doc_id, fresh = rec["doc_id"], False
+            else:
+                result = mapped[slot]
+                if isinstance(result, str):
+                    report.skipped.append(Skipped(source, result))
                     continue
-                seen_ids[doc_id] = source
-                kept.append((key, rec, chunks, previous.vectors[rows]))
+                doc_id, chunks, vecs, fresh = result.doc_id, result.chunks, result.vectors, True
+
+                def taken(i: str) -> bool:
+                    return i in seen_ids or reserved.get(i, key) != key
+
+                if taken(doc_id) and doc_id in (slugify(Path(key).stem), slugify(Path(source).stem)):
+                    # an id made from the file name (no id in a front matter): a/rapport.pdf and b/rapport.pdf
+                    # are two documents
+                    new_id = _unique_id(doc_id, source, key, taken)
+                    log.info("%s : identifiant « %s » déjà pris, « %s » à la place", source, doc_id, new_id)
+                    doc_id, chunks = new_id, _renamed(chunks, new_id)
+                rec = {"sha256": what, "source": source, "doc_id": doc_id, "chunks": len(chunks)}
+                if reserved.get(doc_id, key) != key:
+                    # an id written in a front matter that an indexed document already holds: authoring error
+                    owner = old_files[reserved[doc_id]]["source"]
+                    report.skipped.append(Skipped(source, f"identifiant « {doc_id} » déjà utilisé par {owner}"))
+                    continue
+            if doc_id in seen_ids:
+                report.skipped.append(Skipped(source, f"identifiant « {doc_id} » déjà utilisé par {seen_ids[doc_id]}"))
+                continue
+            seen_ids[doc_id] = source
+            kept.append((key, rec, chunks, vecs))
+            if fresh:
+                report.files_parsed += 1
+                to_embed.extend(chunks)
+            else:
                 report.files_reused += 1
-                continue
-            try:
-                doc = parse(real, source, data)
-            except LoaderError as e:
-                report.skipped.append(Skipped(source, e.reason))
-                continue
-            def taken(doc_id: str) -> bool:
-                return doc_id in seen_ids or reserved.get(doc_id, key) != key
 
-            if taken(doc.id):
-                if doc.id != slugify(real.stem) and doc.id != slugify(Path(source).stem):
-                    # an id written in the front matter: two documents claim it, which is an authoring error
-                    owner = seen_ids.get(doc.id) or old_files[reserved[doc.id]]["source"]
-                    report.skipped.append(Skipped(source, f"identifiant « {doc.id} » déjà utilisé par {owner}"))
-                    continue
-                doc.meta["id"] = _unique_id(doc.id, source, key, taken)
-                log.info("%s : identifiant « %s » déjà pris, « %s » à la place", source, slugify(real.stem), doc.id)
-            seen_ids[doc.id] = source
-            if embedder is None:
-                embedder = load_embedder(settings.model)
-            chunks = chunk_document(doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
-            to_embed.extend(chunks)
-            kept.append((key, {"sha256": digest, "source": source, "doc_id": doc.id, "chunks": len(chunks)},
-                         chunks, None))
-            report.files_parsed += 1
-
-        parse.close()  # the worker's memory is not needed while embedding
         # documents of the roots not scanned in this run stay as they are (never dropped without --prune)
         for key, rec in outside.items():
             if rec["doc_id"] in seen_ids or rec["source"] not in old_rows:
@@ -308,10 +370,13 @@ def ingest(paths: list[Path] | None, settings: Settings, progress: Progress | No
             if not Path(key).exists():
                 report.skipped.append(Skipped(rec["source"], "introuvable, gardé dans l'index (--prune pour le "
                                                              "retirer)"))
+        kept.sort(key=lambda t: t[1]["source"])  # rows in path order, whichever run added each file
         kept_keys = {k for k, *_ in kept}
         report.removed = sorted(rec["source"] for k, rec in old_files.items() if k not in kept_keys)
         report.files_removed = len(report.removed)
         report.files_indexed = len(kept)
+        report.chunks_embedded = len(to_embed)
+        report.tokens_embedded = sum(c.n_tokens for c in to_embed)
         if prune:
             roots = sorted({str(r) for r, _ in scopes})
         else:
@@ -326,40 +391,21 @@ def ingest(paths: list[Path] | None, settings: Settings, progress: Progress | No
             report.seconds = time.perf_counter() - t0
             return report
 
-        if embedder is None:
-            embedder = load_embedder(settings.model)
-        new_vectors = embedder.encode_documents(
-            [embedding_text(c) for c in to_embed],
-            progress=lambda done, total: progress("encodage", done, total),
-            batch_size=settings.embed_batch,
-        ) if to_embed else np.zeros((0, embedder.dim), np.float32)
-        report.chunks_embedded = len(to_embed)
-        report.tokens_embedded = sum(c.n_tokens for c in to_embed)
-
-        all_chunks: list[Chunk] = []
-        parts: list[np.ndarray] = []
-        cursor = 0
-        files_manifest = {}
-        filled = []
-        for key, rec, chunks, vecs in kept:
-            if vecs is None:
-                vecs = new_vectors[cursor:cursor + len(chunks)]
-                cursor += len(chunks)
-            filled.append((key, rec, chunks, vecs))
-        filled.sort(key=lambda t: t[1]["source"])  # rows in path order, whichever run added each file
-        for key, rec, chunks, vecs in filled:
-            all_chunks.extend(chunks)
-            parts.append(vecs)
-            files_manifest[key] = rec
-        vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
+        all_chunks = [c for _, _, chunks, _ in kept for c in chunks]
+        if kept:
+            vectors = np.concatenate([v for *_, v in kept])
+            dim = vectors.shape[1]
+        else:
+            dim = previous.manifest["model"]["dim"] if previous else load_embedder(settings.model).dim
+            vectors = np.zeros((0, dim), np.float32)
         progress("écriture", 0, 1)
         write_index(index_dir, all_chunks, vectors, {
-            "model": {"id": model_id, "dim": int(embedder.dim)},
+            "model": {"id": model_id, "dim": int(dim)},
             "chunking": settings.chunking,
             "faiss": settings.faiss_index,
             "parser_version": PARSER_VERSION,
             "bm25": {"analyzer": "lower+stopwords+snowball+fold", "k1": 1.5, "b": 0.75},
-            "files": files_manifest,
+            "files": {key: rec for key, rec, _, _ in kept},
             "roots": roots,
             "n_docs": len(kept),
         })
@@ -367,3 +413,36 @@ def ingest(paths: list[Path] | None, settings: Settings, progress: Progress | No
         report.chunks = len(all_chunks)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _previous_index(index_dir: Path, settings: Settings, model_id: str, rebuild: bool, report: IngestReport):
+    """The current index if its chunks and vectors may be reused, else None (with the reason in the report)."""
+    previous = None
+    if not rebuild:
+        try:
+            previous = load_index(index_dir)
+        except IndexMissingError:
+            previous = None
+        except (IndexCorruptError, IndexIncompatibleError) as e:
+            report.rebuild_reason = f"index précédent inutilisable, reconstruction complète ({e})"
+            log.warning(report.rebuild_reason)
+    else:
+        report.rebuild_reason = "reconstruction demandée"
+    if previous is not None:
+        pm = previous.manifest
+        if pm["model"]["id"] != model_id:
+            report.rebuild_reason = (f"modèle changé ({pm['model']['id']} → {model_id}) : "
+                                     f"reconstruction complète")
+            previous = None
+        elif pm.get("chunking") != settings.chunking:
+            report.rebuild_reason = f"découpage changé ({pm.get('chunking')} → {settings.chunking}) : reconstruction complète"
+            previous = None
+        elif pm.get("parser_version") != PARSER_VERSION:
+            report.rebuild_reason = (f"lecture des documents modifiée (version {pm.get('parser_version')} → "
+                                     f"{PARSER_VERSION}) : tous les fichiers sont relus")
+            previous = None
+        elif pm.get("faiss") != settings.faiss_index:
+            report.rebuild_reason = f"type d'index FAISS changé ({pm.get('faiss')} → {settings.faiss_index})"
+    if report.rebuild_reason:
+        log.info(report.rebuild_reason)
+    return previous
