@@ -1,7 +1,7 @@
 """Hybrid retrieval: dense (FAISS) and BM25 rankings fused, with metadata filters and per-resource grouping.
 
-Fusion is a weighted sum of min-max normalised scores by default (`weighted`), or reciprocal-rank (`rrf`);
-bench/piaf.py measures both. Filters are applied inside each ranking (FAISS ID selector, BM25 weight mask)
+Fusion is a weighted sum of normalised scores by default (`weighted`; `normalise` says how, and why not
+min-max), or reciprocal-rank (`rrf`); bench/piaf.py and bench/corpus_eval.py measure them. Filters are applied inside each ranking (FAISS ID selector, BM25 weight mask)
 so that a narrow filter still fills the top-k.
 """
 from __future__ import annotations
