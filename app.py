@@ -11,7 +11,9 @@ No retrieval logic lives here.
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
+import fcntl
 import html
 import json
 import logging
@@ -203,6 +205,46 @@ class InnosocApp:
         self.feedback_path = Path(feedback_path) if feedback_path else Path(settings.index_dir).parent / "feedback" / "feedback.jsonl"
         self._feedback_lock = threading.Lock()
         self.docs = self.index.documents()
+        self._answerer, self._llm_args = answerer, llm_args
+        self._reload_lock = threading.Lock()
+        self._watcher = None
+
+    # -- several instances over one index folder -----------------------------------------------------------
+    def reload_index(self) -> bool:
+        """Swap in the generation that CURRENT names on disk, without a restart. True when it was a new one.
+
+        The new index, retriever and assistant are built aside, then swapped in by plain assignments: a
+        request in flight keeps the objects it already holds (all in memory, or mapped: the writer deleting
+        the old folder does not disturb them) and the next request gets the new ones."""
+        from rag.assistant import Assistant
+        from rag.llm import make_answerer
+        from rag.store import current_generation
+
+        with self._reload_lock:
+            gen = current_generation(self.settings.index_dir)
+            if gen is None or gen == self.index.path:
+                return False
+            retriever = Retriever.open(self.settings)
+            answerer = self._answerer
+            if answerer is None:
+                answerer = make_answerer(retriever, self._llm_args)
+            elif hasattr(answerer, "retriever"):  # an answerer given by the caller: same one, new index
+                answerer = copy.copy(answerer)
+                answerer.retriever = retriever
+            assistant = Assistant(retriever, answerer=answerer)
+            docs = retriever.index.documents()
+            self.retriever, self.index, self.assistant, self.docs = retriever, retriever.index, assistant, docs
+            log.info("index rechargé : %s", retriever.index.path.name)
+            return True
+
+    def watch_index(self, interval: float = 2.0):
+        """Poll CURRENT in a background thread and reload when an ingest swaps in a new generation."""
+        from rag.watch import GenerationWatcher
+
+        if self._watcher is None and interval > 0:
+            self._watcher = GenerationWatcher(self.settings.index_dir, self.reload_index, interval,
+                                              current=self.index.path.name).start()
+        return self._watcher
 
     @property
     def generative(self) -> bool:
@@ -254,8 +296,18 @@ class InnosocApp:
         row = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "liked": bool(liked), "question": t["question"],
                "answer": t["answer"], "cited_ids": t["cited"], "found": t["found"]}
         self.feedback_path.parent.mkdir(parents=True, exist_ok=True)
-        with self._feedback_lock, open(self.feedback_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        # Several app instances may share the file: one O_APPEND write per record under an exclusive lock,
+        # so records are neither interleaved nor lost.
+        data = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+        with self._feedback_lock:
+            fd = os.open(self.feedback_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)  # also releases the lock
         return row
 
     # -- resource finder ----------------------------------------------------------------------------
@@ -599,6 +651,9 @@ def parse_args(argv=None):
     p.add_argument("--workshop", action="store_true", help="mode atelier : grands caractères, exemples en tête")
     p.add_argument("--feedback", type=Path, help="fichier JSONL des avis 👍/👎 (défaut : feedback/feedback.jsonl)")
     p.add_argument("--no-update", action="store_true", help="servir l'index tel quel, sans le comparer au corpus")
+    p.add_argument("--watch", type=float, default=2.0, metavar="S",
+                   help="toutes les S secondes, passer à la nouvelle version de l'index si un ingest l'a remplacée "
+                        "(plusieurs instances sur un même index ; 0 : jamais)")
     p.add_argument("--concurrency", type=int, default=2, help="requêtes traitées en parallèle")
     p.add_argument("--llm-url", help="serveur compatible OpenAI (ex. http://localhost:11434/v1) : réponses rédigées")
     p.add_argument("--llm-model", help="nom du modèle sur ce serveur (ex. qwen2.5:3b)")
@@ -627,6 +682,7 @@ def main(argv=None) -> int:
     except InnosocError as e:
         print(f"Erreur : {e}", file=sys.stderr)
         return 2
+    app.watch_index(a.watch)
     demo = build_ui(app, workshop=a.workshop)
     demo.queue(default_concurrency_limit=a.concurrency, max_size=64)
     import gradio as gr
