@@ -78,7 +78,7 @@ def gaps_html(gaps) -> str:
             f'<td>{time.strftime("%d/%m/%Y", time.localtime(g.first))}</td>'
             f'<td>{time.strftime("%d/%m/%Y", time.localtime(g.last))}</td></tr>')
     return ('<table class="gaps"><thead><tr><th>Question (et formulations proches)</th><th>Fois</th>'
-            '<th>« Pas trouvé »</th><th>👎</th><th>Première</th><th>Dernière</th></tr></thead><tbody>'
+            '<th>« Pas trouvé »</th><th>Votes négatifs</th><th>Première</th><th>Dernière</th></tr></thead><tbody>'
             + "".join(rows) + "</tbody></table>")
 
 
@@ -211,6 +211,7 @@ def build_tabs(app, *, staff: set[str] | None, workshop: bool, host: str = "127.
             kind, msg, errors = form.submit(values, data[editing], data[version], confirm)
         except InnosocError as e:
             return [f"Erreur : {esc(e)}", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()] + err_updates({})
+        msg = f"{time.strftime('%H:%M:%S')} — {msg}"  # each click gets a visibly new status, even if the same
         if kind == "saved":
             new_id = errors.pop("_id")
             _, new_ver = form.load(new_id)
