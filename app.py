@@ -11,7 +11,6 @@ No retrieval logic lives here.
 from __future__ import annotations
 
 import argparse
-import copy
 import csv
 import fcntl
 import html
@@ -23,11 +22,14 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.answer import contextual_query
 from rag.errors import InnosocError, QueryError
+from rag.feedback import DEFAULT_RETENTION_DAYS, FeedbackStore
+from rag.handout import SessionLog
 from rag.retrieve import Filters, Retriever
 from rag.settings import DEFAULT_CORPUS, DEFAULT_INDEX, Settings
 from rag.store import load_index
@@ -192,56 +194,38 @@ class Conversation:
 class InnosocApp:
     """The app's behaviour, independent of Gradio: every handler takes and returns plain values."""
 
-    def __init__(self, settings: Settings, feedback_path: Path | None = None, answerer=None, llm_args=None):
-        from rag.assistant import Assistant
-        from rag.llm import make_answerer
-
+    def __init__(self, settings: Settings, feedback_path: Path | None = None, answerer=None, llm_args=None,
+                 corpus_dir: Path | None = None, retention_days: int = DEFAULT_RETENTION_DAYS):
         self.settings = settings
-        self.retriever = Retriever.open(settings)
-        self.index = self.retriever.index
-        # catalogue questions and intent cues first, then the extractive answerer or, when configured, a
-        # language model (--llm-url/--llm-model or INNOSOC_LLM_*)
-        self.assistant = Assistant(self.retriever, answerer=answerer or make_answerer(self.retriever, llm_args))
+        self._answerer, self._llm_args = answerer, llm_args
+        self.reload_index()
         self.feedback_path = Path(feedback_path) if feedback_path else Path(settings.index_dir).parent / "feedback" / "feedback.jsonl"
         self._feedback_lock = threading.Lock()
-        self.docs = self.index.documents()
-        self._answerer, self._llm_args = answerer, llm_args
-        self._reload_lock = threading.Lock()
-        self._watcher = None
+        # staff: where the form writes fiches, the shared store of unanswered/👎 questions, the workshop's log
+        self.corpus_dir = Path(corpus_dir) if corpus_dir else None
+        self.gaps = FeedbackStore(self.feedback_path.with_name("questions.sqlite3"), retention_days)
+        self.session = SessionLog()
 
-    # -- several instances over one index folder -----------------------------------------------------------
-    def reload_index(self) -> bool:
-        """Swap in the generation that CURRENT names on disk, without a restart. True when it was a new one.
-
-        The new index, retriever and assistant are built aside, then swapped in by plain assignments: a
-        request in flight keeps the objects it already holds (all in memory, or mapped: the writer deleting
-        the old folder does not disturb them) and the next request gets the new ones."""
+    def reload_index(self) -> None:
+        """Load the index's current generation and swap retriever, assistant and document list at once (after
+        a staff edit or a new generation): requests already running finish on the old ones."""
         from rag.assistant import Assistant
         from rag.llm import make_answerer
-        from rag.store import current_generation
 
-        with self._reload_lock:
-            gen = current_generation(self.settings.index_dir)
-            if gen is None or gen == self.index.path:
-                return False
-            retriever = Retriever.open(self.settings)
-            answerer = self._answerer
-            if answerer is None:
-                answerer = make_answerer(retriever, self._llm_args)
-            elif hasattr(answerer, "retriever"):  # an answerer given by the caller: same one, new index
-                answerer = copy.copy(answerer)
-                answerer.retriever = retriever
-            assistant = Assistant(retriever, answerer=answerer)
-            docs = retriever.index.documents()
-            self.retriever, self.index, self.assistant, self.docs = retriever, retriever.index, assistant, docs
-            log.info("index rechargé : %s", retriever.index.path.name)
-            return True
+        retriever = Retriever.open(self.settings)
+        answerer = self._answerer
+        if answerer is not None and hasattr(answerer, "retriever"):
+            answerer.retriever = retriever
+        # catalogue questions and intent cues first, then the extractive answerer or, when configured, a
+        # language model (--llm-url/--llm-model or INNOSOC_LLM_*)
+        assistant = Assistant(retriever, answerer=answerer or make_answerer(retriever, self._llm_args))
+        self.retriever, self.index, self.assistant, self.docs = retriever, retriever.index, assistant, retriever.index.documents()
 
     def watch_index(self, interval: float = 2.0):
         """Poll CURRENT in a background thread and reload when an ingest swaps in a new generation."""
         from rag.watch import GenerationWatcher
 
-        if self._watcher is None and interval > 0:
+        if getattr(self, "_watcher", None) is None and interval > 0:
             self._watcher = GenerationWatcher(self.settings.index_dir, self.reload_index, interval,
                                               current=self.index.path.name).start()
         return self._watcher
@@ -286,7 +270,9 @@ class InnosocApp:
             ans = self.assistant.ask(text, history=history, use_intent=use_intent)
         conv.queries.append(ans.query or contextual_query(text, history))
         conv.turns.append({"question": text, "answer": ans.text, "found": ans.found,
-                           "cited": [c.chunk.doc_id for c in ans.citations], "applied": list(ans.applied)})
+                           "cited": [c.chunk.doc_id for c in ans.citations], "applied": list(ans.applied),
+                           "id": uuid.uuid4().hex})
+        self.note_turn(text, ans, conv.turns[-1]["id"])
         yield ans, notice
 
     def record_feedback(self, conv: Conversation, turn: int, liked: bool) -> dict:
@@ -308,7 +294,14 @@ class InnosocApp:
                     view = view[os.write(fd, view):]
             finally:
                 os.close(fd)  # also releases the lock
+        self.gaps.vote(t.get("id") or uuid.uuid4().hex, t["question"], liked)
         return row
+
+    def note_turn(self, question: str, ans: Answer, turn_id: str) -> None:
+        """Staff views: an unanswered question goes to « Questions sans réponse »; every turn to the session log."""
+        if not ans.found:
+            self.gaps.record("not_found", question, turn_id=turn_id)
+        self.session.add(question, ans)
 
     # -- resource finder ----------------------------------------------------------------------------
     def type_counts(self) -> dict[str, int]:
@@ -431,6 +424,8 @@ CSS = """
 .badge-etude_de_cas { background: #e6f6ea; color: #1a5e2a; } .badge-concept { background: #f3e8fd; color: #5b2a86; }
 .badge-video { background: #fdecea; color: #8a1f1f; } .badge-these { background: #fff4e0; color: #7a4b00; }
 .num { font-weight: 700; } .hint { color: #57606a; font-style: italic; }
+.field-error, .field-error * { color: #b42318 !important; font-size: 0.92em; margin-top: -6px; }
+.gaps { width: 100%; border-collapse: collapse; } .gaps td, .gaps th { border-bottom: 1px solid #d0d7de; padding: 6px; vertical-align: top; }
 """
 CSS_WORKSHOP = CSS + """
 .gradio-container { zoom: 1.25; }  /* readable from the back of a room */
@@ -438,8 +433,11 @@ CSS_WORKSHOP = CSS + """
 """
 
 
-def build_ui(app: InnosocApp, workshop: bool = False):
+def build_ui(app: InnosocApp, workshop: bool = False, staff: set[str] | None = None, host: str = "127.0.0.1",
+             port: int = 7860):
     import gradio as gr
+
+    from rag import staff_ui
 
     counts = app.type_counts()
     type_choices = [(f"{TYPE_LABELS_FR[t]} ({counts[t]})", t) for t in RESOURCE_TYPES]
@@ -469,6 +467,7 @@ def build_ui(app: InnosocApp, workshop: bool = False):
                             unfilter = gr.Button("Reposer sans filtre", elem_id="unfilter", size="sm")
                             clear = gr.Button("Nouveau participant" if workshop else "Effacer la conversation",
                                               elem_id="clear")
+                        staff_ui.comment_box(app, conv_state)  # a comment for staff's gap list
                         if not workshop:
                             gr.Examples(EXAMPLES_FR + EXAMPLES_OTHER, inputs=msg, label="Exemples de questions")
                     with gr.Column(scale=2):
@@ -505,6 +504,9 @@ def build_ui(app: InnosocApp, workshop: bool = False):
                 browse = gr.Dropdown([(TYPE_LABELS_FR[t], t) for t in RESOURCE_TYPES], label="Parcourir un type",
                                      elem_id="browse-type")
                 browse_list = gr.HTML(elem_id="browse-list")
+
+            # « Atelier » (--workshop), « Ajouter une ressource » and « Questions sans réponse » (staff accounts)
+            show_staff_tabs = staff_ui.build_tabs(app, staff=staff, workshop=workshop, host=host, port=port)
 
         # -- chat wiring
         def respond(message, history, conv: Conversation, use_intent: bool = True):
@@ -618,6 +620,7 @@ def build_ui(app: InnosocApp, workshop: bool = False):
 
         gr.api(chat, api_name="chat")
         gr.api(search, api_name="search")
+        show_staff_tabs(demo)
     return demo
 
 
@@ -650,6 +653,10 @@ def parse_args(argv=None):
     p.add_argument("--share", action="store_true", help="lien public Gradio (désactivé par défaut)")
     p.add_argument("--workshop", action="store_true", help="mode atelier : grands caractères, exemples en tête")
     p.add_argument("--feedback", type=Path, help="fichier JSONL des avis 👍/👎 (défaut : feedback/feedback.jsonl)")
+    p.add_argument("--staff", help="comptes de l'équipe (séparés par des virgules) quand plusieurs comptes sont "
+                                   "configurés : eux seuls voient « Ajouter une ressource » et « Questions sans réponse »")
+    p.add_argument("--retention-days", type=int, default=DEFAULT_RETENTION_DAYS,
+                   help="durée de conservation des questions sans réponse et des avis, en jours")
     p.add_argument("--no-update", action="store_true", help="servir l'index tel quel, sans le comparer au corpus")
     p.add_argument("--watch", type=float, default=2.0, metavar="S",
                    help="toutes les S secondes, passer à la nouvelle version de l'index si un ingest l'a remplacée "
@@ -678,12 +685,14 @@ def main(argv=None) -> int:
     try:
         if not a.no_update:
             ensure_index(settings, a.corpus)
-        app = InnosocApp(settings, llm_args=a, feedback_path=a.feedback or (Path(__file__).resolve().parent / "feedback" / "feedback.jsonl"))
+        app = InnosocApp(settings, llm_args=a, feedback_path=a.feedback or (Path(__file__).resolve().parent / "feedback" / "feedback.jsonl"),
+                         corpus_dir=a.corpus, retention_days=a.retention_days)
     except InnosocError as e:
         print(f"Erreur : {e}", file=sys.stderr)
         return 2
     app.watch_index(a.watch)
-    demo = build_ui(app, workshop=a.workshop)
+    from rag.staff_ui import staff_accounts
+    demo = build_ui(app, workshop=a.workshop, staff=staff_accounts(auth, a.staff), host=a.host, port=a.port)
     demo.queue(default_concurrency_limit=a.concurrency, max_size=64)
     import gradio as gr
     demo.launch(

@@ -146,12 +146,15 @@ WRITER = """
 import sys, threading
 from pathlib import Path
 import app
+from rag.feedback import FeedbackStore
 a = object.__new__(app.InnosocApp)  # only the feedback file is needed, not an index
 a.feedback_path, a._feedback_lock = Path(sys.argv[1]), threading.Lock()
+a.gaps = FeedbackStore(a.feedback_path.with_name("questions.sqlite3"))  # the staff's shared vote store
 conv = app.Conversation()
-conv.turns.append({"question": sys.argv[2], "answer": sys.argv[2] * 20000, "found": True, "cited": []})
-for _ in range(int(sys.argv[3])):
-    a.record_feedback(conv, 0, True)
+for i in range(int(sys.argv[3])):
+    conv.turns.append({"question": sys.argv[2], "answer": sys.argv[2] * 20000, "found": True, "cited": [],
+                       "id": f"{sys.argv[2]}-{i}"})
+    a.record_feedback(conv, i, i % 2 == 0)
 """
 
 
@@ -166,3 +169,6 @@ def test_feedback_from_several_processes_is_neither_lost_nor_interleaved(tmp_pat
     assert len(rows) == 450
     for tag in "ABC":
         assert sum(r["question"] == tag and r["answer"] == tag * 20000 for r in rows) == 150
+    import sqlite3
+    with sqlite3.connect(path.with_name("questions.sqlite3")) as db:  # and every vote reached the shared store
+        assert db.execute("SELECT COUNT(*) FROM events WHERE kind IN ('up', 'down')").fetchone()[0] == 450
