@@ -271,3 +271,21 @@ def test_french_typography_and_join_address():
     url, _ = join_url("0.0.0.0", 8000)
     assert url.startswith("http://") and url.endswith(":8000/")
     assert qr_png_data_uri("http://10.0.0.5:7860/").startswith("data:image/png;base64,")
+
+
+def test_staff_tabs_exist_only_with_accounts(staffed):
+    from app import build_ui
+    from rag.staff_ui import staff_accounts
+
+    app, _, _ = staffed
+    assert staff_accounts(None, None) is None  # no accounts: no staff tabs at all
+    assert staff_accounts(("doc", "pw"), None) == {"doc"}
+    assert staff_accounts([("doc", "pw"), ("eleve", "pw2")], None) == set()
+    assert staff_accounts([("doc", "pw"), ("eleve", "pw2")], "doc, inconnu") == {"doc"}
+
+    def tabs(demo):
+        return {c.get("props", {}).get("label") for c in demo.config["components"] if c.get("type") == "tabitem"}
+
+    assert {"Ajouter une ressource", "Questions sans réponse", "Atelier"} & tabs(build_ui(app)) == set()
+    assert {"Ajouter une ressource", "Questions sans réponse"} <= tabs(build_ui(app, staff={"doc"}))
+    assert "Atelier" in tabs(build_ui(app, workshop=True))
