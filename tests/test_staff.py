@@ -125,12 +125,16 @@ def test_edit_detects_concurrent_changes_and_withdraw_keeps_a_copy(staffed):
     f = StaffForm(app)
     _, _, extra = f.submit(form(), None, None, False)
     doc_id = extra["_id"]
+    path = corpus / "resources" / "etude_de_cas" / f"{doc_id}.md"
+    meta, body = fiche.read(path)
+    fiche.atomic_write(path, fiche.render(dict(meta, url_kind="miroir"), body))  # a key the form does not show
     values, version = f.load(doc_id)
     assert values["body"] == BODY and values["see_also"] == "scop-guide, amap-paniers" and values["year"] == "2021"
     kind, _, _ = f.submit(dict(values, type="publication", year="2022"), doc_id, version, False)
     assert kind == "saved"
     assert not (corpus / "resources" / "etude_de_cas" / f"{doc_id}.md").exists()  # moved with its type
     assert app.docs[doc_id]["type"] == "publication" and app.docs[doc_id]["year"] == 2022
+    assert fiche.read(corpus / "resources" / "publication" / f"{doc_id}.md")[0]["url_kind"] == "miroir"
     kind, _, errors = f.submit(dict(values, year="2023"), doc_id, version, False)  # stale version
     assert kind == "conflict" and "modifiée par quelqu'un d'autre" in errors["id"]
     kind, _, errors = f.withdraw("scop-guide", None)  # other fiches link to it
