@@ -424,7 +424,7 @@ CSS = """
 .badge-etude_de_cas { background: #e6f6ea; color: #1a5e2a; } .badge-concept { background: #f3e8fd; color: #5b2a86; }
 .badge-video { background: #fdecea; color: #8a1f1f; } .badge-these { background: #fff4e0; color: #7a4b00; }
 .num { font-weight: 700; } .hint { color: #57606a; font-style: italic; }
-.field-error, .field-error * { color: #b42318 !important; font-size: 0.92em; margin-top: -6px; }
+.field-error, .field-error * { color: #b42318 !important; } .field-error { margin-top: -6px; font-weight: 600; }
 .gaps { width: 100%; border-collapse: collapse; } .gaps td, .gaps th { border-bottom: 1px solid #d0d7de; padding: 6px; vertical-align: top; }
 """
 CSS_WORKSHOP = CSS + """
