@@ -198,6 +198,7 @@ class InnosocApp:
                  corpus_dir: Path | None = None, retention_days: int = DEFAULT_RETENTION_DAYS):
         self.settings = settings
         self._answerer, self._llm_args = answerer, llm_args
+        self._reload_lock = threading.Lock()
         self.reload_index()
         self.feedback_path = Path(feedback_path) if feedback_path else Path(settings.index_dir).parent / "feedback" / "feedback.jsonl"
         self._feedback_lock = threading.Lock()
@@ -209,6 +210,10 @@ class InnosocApp:
     def reload_index(self) -> None:
         """Load the index's current generation and swap retriever, assistant and document list at once (after
         a staff edit or a new generation): requests already running finish on the old ones."""
+        with self._reload_lock:  # a staff save and the generation watcher may ask at the same moment
+            self._reload()
+
+    def _reload(self) -> None:
         from rag.assistant import Assistant
         from rag.llm import make_answerer
 
