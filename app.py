@@ -210,7 +210,12 @@ class InnosocApp:
     def reload_index(self) -> None:
         """Load the index's current generation and swap retriever, assistant and document list at once (after
         a staff edit or a new generation): requests already running finish on the old ones."""
+        from rag.store import current_generation
+
         with self._reload_lock:  # a staff save and the generation watcher may ask at the same moment
+            gen = current_generation(Path(self.settings.index_dir))
+            if getattr(self, "index", None) is not None and gen is not None and gen.name == self.index.path.name:
+                return  # already serving it (the watcher's call after a staff save costs nothing)
             self._reload()
 
     def _reload(self) -> None:
