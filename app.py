@@ -27,6 +27,8 @@ from pathlib import Path
 
 from rag.answer import contextual_query
 from rag.errors import InnosocError, QueryError
+from rag.feedback import DEFAULT_RETENTION_DAYS, FeedbackStore
+from rag.handout import SessionLog
 from rag.render import MIRROR_LABEL, csv_cell, is_mirror, md
 from rag.retrieve import Filters, Retriever
 from rag.settings import DEFAULT_CORPUS, DEFAULT_INDEX, Settings
@@ -209,19 +211,32 @@ class Conversation:
 class InnosocApp:
     """The app's behaviour, independent of Gradio: every handler takes and returns plain values."""
 
-    def __init__(self, settings: Settings, feedback_path: Path | None = None, answerer=None, llm_args=None):
+    def __init__(self, settings: Settings, feedback_path: Path | None = None, answerer=None, llm_args=None,
+                 corpus_dir: Path | None = None, retention_days: int = DEFAULT_RETENTION_DAYS):
+        self.settings = settings
+        self._answerer, self._llm_args = answerer, llm_args
+        self.reload_index()
+        self.feedback_path = Path(feedback_path) if feedback_path else Path(settings.index_dir).parent / "feedback" / "feedback.jsonl"
+        self._feedback_lock = threading.Lock()
+        # staff: where the form writes fiches, the shared store of unanswered/👎 questions, the workshop's log
+        self.corpus_dir = Path(corpus_dir) if corpus_dir else None
+        self.gaps = FeedbackStore(self.feedback_path.with_name("questions.sqlite3"), retention_days)
+        self.session = SessionLog()
+
+    def reload_index(self) -> None:
+        """Load the index's current generation and swap retriever, assistant and document list at once (after
+        a staff edit or a new generation): requests already running finish on the old ones."""
         from rag.assistant import Assistant
         from rag.llm import make_answerer
 
-        self.settings = settings
-        self.retriever = Retriever.open(settings)
-        self.index = self.retriever.index
+        retriever = Retriever.open(self.settings)
+        answerer = self._answerer
+        if answerer is not None and hasattr(answerer, "retriever"):
+            answerer.retriever = retriever
         # catalogue questions and intent cues first, then the extractive answerer or, when configured, a
         # language model (--llm-url/--llm-model or INNOSOC_LLM_*)
-        self.assistant = Assistant(self.retriever, answerer=answerer or make_answerer(self.retriever, llm_args))
-        self.feedback_path = Path(feedback_path) if feedback_path else Path(settings.index_dir).parent / "feedback" / "feedback.jsonl"
-        self._feedback_lock = threading.Lock()
-        self.docs = self.index.documents()
+        assistant = Assistant(retriever, answerer=answerer or make_answerer(retriever, self._llm_args))
+        self.retriever, self.index, self.assistant, self.docs = retriever, retriever.index, assistant, retriever.index.documents()
 
     @property
     def generative(self) -> bool:
@@ -264,6 +279,7 @@ class InnosocApp:
         conv.queries.append(ans.query or contextual_query(text, history))
         conv.turns.append({"id": turn_id or new_turn_id(), "question": text, "answer": ans.text, "found": ans.found,
                            "cited": [c.chunk.doc_id for c in ans.citations], "applied": list(ans.applied)})
+        self.note_turn(text, ans, conv.turns[-1]["id"])
         yield ans, notice
 
     def record_feedback(self, conv: Conversation, turn_id: str | None, liked: bool) -> dict:
@@ -278,7 +294,14 @@ class InnosocApp:
         self.feedback_path.parent.mkdir(parents=True, exist_ok=True)
         with self._feedback_lock, open(self.feedback_path, "a", encoding="utf-8") as f:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.gaps.vote(t["id"], t["question"], liked)
         return row
+
+    def note_turn(self, question: str, ans: Answer, turn_id: str) -> None:
+        """Staff views: an unanswered question goes to « Questions sans réponse »; every turn to the session log."""
+        if not ans.found:
+            self.gaps.record("not_found", question, turn_id=turn_id)
+        self.session.add(question, ans)
 
     # -- resource finder ----------------------------------------------------------------------------
     def type_counts(self) -> dict[str, int]:
@@ -405,6 +428,8 @@ CSS = """
 .badge-video { background: #fdecea; color: #8a1f1f; } .badge-these { background: #fff4e0; color: #7a4b00; }
 .num { font-weight: 700; } .hint { color: #57606a; font-style: italic; }
 .mirror { color: #8a5a00; font-size: 0.85em; }
+.field-error, .field-error * { color: #b42318 !important; font-size: 0.92em; margin-top: -6px; }
+.gaps { width: 100%; border-collapse: collapse; } .gaps td, .gaps th { border-bottom: 1px solid #d0d7de; padding: 6px; vertical-align: top; }
 """
 CSS_WORKSHOP = CSS + """
 .gradio-container { zoom: 1.25; }  /* readable from the back of a room */
@@ -412,8 +437,11 @@ CSS_WORKSHOP = CSS + """
 """
 
 
-def build_ui(app: InnosocApp, workshop: bool = False):
+def build_ui(app: InnosocApp, workshop: bool = False, staff: set[str] | None = None, host: str = "127.0.0.1",
+             port: int = 7860):
     import gradio as gr
+
+    from rag import staff_ui
 
     counts = app.type_counts()
     type_choices = [(f"{TYPE_LABELS_FR[t]} ({counts[t]})", t) for t in RESOURCE_TYPES]
@@ -445,6 +473,7 @@ def build_ui(app: InnosocApp, workshop: bool = False):
                             unfilter = gr.Button("Reposer sans filtre", elem_id="unfilter", size="sm")
                             clear = gr.Button("Nouveau participant" if workshop else "Effacer la conversation",
                                               elem_id="clear")
+                        staff_ui.comment_box(app, conv_state)  # a comment for staff's gap list
                         if not workshop:
                             gr.Examples(EXAMPLES_FR + EXAMPLES_OTHER, inputs=msg, label="Exemples de questions")
                     with gr.Column(scale=2):
@@ -481,6 +510,9 @@ def build_ui(app: InnosocApp, workshop: bool = False):
                 browse = gr.Dropdown([(TYPE_LABELS_FR[t], t) for t in RESOURCE_TYPES], label="Parcourir un type",
                                      elem_id="browse-type")
                 browse_list = gr.HTML(elem_id="browse-list")
+
+            # « Atelier » (--workshop), « Ajouter une ressource » and « Questions sans réponse » (staff accounts)
+            show_staff_tabs = staff_ui.build_tabs(app, staff=staff, workshop=workshop, host=host, port=port)
 
         # -- chat wiring
         def respond(message, history, conv: Conversation, use_intent: bool = True):
@@ -597,6 +629,7 @@ def build_ui(app: InnosocApp, workshop: bool = False):
 
         gr.api(chat, api_name="chat")
         gr.api(search, api_name="search")
+        show_staff_tabs(demo)
     return demo
 
 
@@ -671,6 +704,10 @@ def parse_args(argv=None):
     p.add_argument("--share", action="store_true", help="lien public Gradio (désactivé par défaut ; exige un mot de passe)")
     p.add_argument("--workshop", action="store_true", help="mode atelier : grands caractères, exemples en tête")
     p.add_argument("--feedback", type=Path, help="fichier JSONL des avis 👍/👎 (défaut : feedback/feedback.jsonl)")
+    p.add_argument("--staff", help="comptes de l'équipe (séparés par des virgules) quand plusieurs comptes sont "
+                                   "configurés : eux seuls voient « Ajouter une ressource » et « Questions sans réponse »")
+    p.add_argument("--retention-days", type=int, default=DEFAULT_RETENTION_DAYS,
+                   help="durée de conservation des questions sans réponse et des avis, en jours")
     p.add_argument("--no-update", action="store_true", help="servir l'index tel quel, sans le comparer au corpus")
     p.add_argument("--concurrency", type=int, default=2, help="requêtes traitées en parallèle")
     p.add_argument("--llm-url", help="serveur compatible OpenAI (ex. http://localhost:11434/v1) : réponses rédigées")
@@ -700,11 +737,13 @@ def main(argv=None) -> int:
     try:
         if not a.no_update:
             ensure_index(settings, a.corpus)
-        app = InnosocApp(settings, llm_args=a, feedback_path=a.feedback or (Path(__file__).resolve().parent / "feedback" / "feedback.jsonl"))
+        app = InnosocApp(settings, llm_args=a, feedback_path=a.feedback or (Path(__file__).resolve().parent / "feedback" / "feedback.jsonl"),
+                         corpus_dir=a.corpus, retention_days=a.retention_days)
     except InnosocError as e:
         print(f"Erreur : {e}", file=sys.stderr)
         return 2
-    demo = build_ui(app, workshop=a.workshop)
+    from rag.staff_ui import staff_accounts
+    demo = build_ui(app, workshop=a.workshop, staff=staff_accounts(auth, a.staff), host=a.host, port=a.port)
     demo.queue(default_concurrency_limit=a.concurrency, max_size=64)
     import gradio as gr
     demo.launch(

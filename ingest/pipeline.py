@@ -14,7 +14,7 @@ import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -143,45 +143,83 @@ def read_bounded(path: Path, max_bytes: int) -> bytes:
     return data
 
 
+@dataclass
+class Pending:
+    """A new or changed file, read once and hashed: to be parsed, chunked and embedded (the "map")."""
+    real: Path
+    source: str
+    data: bytes
+    digest: str
+
+
+@dataclass
+class Encoded:
+    """What the map makes of one file: its document id, chunks and their vectors (row i = chunk i)."""
+    doc_id: str
+    chunks: list[Chunk]
+    vectors: np.ndarray
+
+
+# A map takes (slot, Pending) pairs, lazily (reading and hashing go on while it consumes them), and returns
+# {slot: Encoded, or the reason the file was skipped}. ingest_serial uses map_serial; ingest/distributed.py
+# runs the same per-file functions (parse_and_chunk, embed_chunks) as Ray tasks.
+MapFiles = Callable[[Iterator[tuple[int, Pending]], Settings, Progress], dict[int, "Encoded | str"]]
+
+
+def parse_and_chunk(parse: Parser, embedder, item: Pending, settings: Settings) -> tuple[str, list[Chunk]]:
+    """Parse one file (raises LoaderError) and cut it into chunks sized in the embedder's tokens."""
+    doc = parse(item.real, item.source, item.data)
+    return doc.id, chunk_document(doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
+
+
+def embed_chunks(embedder, chunks: list[Chunk], settings: Settings,
+                 progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """The one place chunks are encoded at ingest, in the serial run and in each distributed worker alike."""
+    if not chunks:
+        return np.zeros((0, embedder.dim), np.float32)
+    return embedder.encode_documents([embedding_text(c) for c in chunks], progress=progress,
+                                     batch_size=settings.embed_batch)
+
+
+def map_serial(pending: Iterator[tuple[int, Pending]], settings: Settings, progress: Progress) -> dict:
+    """Parse every file (in an isolated worker process), then encode all new chunks in one batched pass."""
+    out: dict[int, Encoded | str] = {}
+    parsed: list[tuple[int, str, list[Chunk]]] = []
+    embedder = None
+    with Parser(settings) as parse:
+        for slot, item in pending:
+            if embedder is None:
+                embedder = load_embedder(settings.model)
+            try:
+                doc_id, chunks = parse_and_chunk(parse, embedder, item, settings)
+            except LoaderError as e:
+                out[slot] = e.reason
+                continue
+            parsed.append((slot, doc_id, chunks))
+    # the parser's worker process is gone: its memory is not needed while encoding
+    if not parsed:
+        return out
+    vectors = embed_chunks(embedder, [c for _, _, chunks in parsed for c in chunks], settings,
+                           progress=lambda done, total: progress("encodage", done, total))
+    cursor = 0
+    for slot, doc_id, chunks in parsed:
+        out[slot] = Encoded(doc_id, chunks, vectors[cursor:cursor + len(chunks)])
+        cursor += len(chunks)
+    return out
+
+
 def ingest(paths: list[Path], settings: Settings, progress: Progress | None = None,
-           rebuild: bool = False, wait_lock: bool = False) -> IngestReport:
+           rebuild: bool = False, wait_lock: bool = False, map_files: MapFiles | None = None) -> IngestReport:
+    """Bring the index of `paths` up to date. `map_files` does the parse+embed work (default: this process)."""
     t0 = time.perf_counter()
     index_dir = Path(settings.index_dir)
     report = IngestReport(index_dir=str(index_dir))
     model_id = canonical_model_id(settings.model)
     progress = progress or (lambda stage, done, total: None)
+    map_files = map_files or map_serial
 
-    # Parser: each file parsed in a worker process with time and memory limits (settings.isolate).
-    with writer_lock(index_dir, wait=wait_lock), Parser(settings) as parse:
-        previous = None
-        if not rebuild:
-            try:
-                previous = load_index(index_dir)
-            except IndexMissingError:
-                previous = None
-            except (IndexCorruptError, IndexIncompatibleError) as e:
-                report.rebuild_reason = f"index précédent inutilisable, reconstruction complète ({e})"
-                log.warning(report.rebuild_reason)
-        else:
-            report.rebuild_reason = "reconstruction demandée"
-        if previous is not None:
-            pm = previous.manifest
-            if pm["model"]["id"] != model_id:
-                report.rebuild_reason = (f"modèle changé ({pm['model']['id']} → {model_id}) : "
-                                         f"reconstruction complète")
-                previous = None
-            elif pm.get("chunking") != settings.chunking:
-                report.rebuild_reason = f"découpage changé ({pm.get('chunking')} → {settings.chunking}) : reconstruction complète"
-                previous = None
-            elif pm.get("parser_version") != PARSER_VERSION:
-                report.rebuild_reason = (f"lecture des documents modifiée (version {pm.get('parser_version')} → "
-                                         f"{PARSER_VERSION}) : tous les fichiers sont relus")
-                previous = None
-            elif pm.get("faiss") != settings.faiss_index:
-                report.rebuild_reason = f"type d'index FAISS changé ({pm.get('faiss')} → {settings.faiss_index})"
-        if report.rebuild_reason:
-            log.info(report.rebuild_reason)
-
+    with writer_lock(index_dir, wait=wait_lock):
+        previous = _previous_index(index_dir, settings, model_id, rebuild, report)
         old_files: dict[str, dict] = previous.manifest.get("files", {}) if previous else {}
         old_rows: dict[str, list[int]] = {}
         if previous is not None:
@@ -190,55 +228,66 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
 
         files = discover(paths, settings, report.skipped)
         max_bytes = int(settings.max_file_mb * 1024 * 1024)
-        kept: list[tuple[str, dict, list[Chunk], np.ndarray | None]] = []  # (key, file record, chunks, vectors)
-        seen_ids: dict[str, str] = {}
-        embedder = None
-        to_embed: list[Chunk] = []
-        for n, (real, source) in enumerate(files, start=1):
-            progress("lecture", n, len(files))
-            key = str(real)
-            try:
-                data = read_bounded(real, max_bytes)
-            except LoaderError as e:
-                report.skipped.append(Skipped(source, e.reason))
-                continue
-            except OSError as e:
-                report.skipped.append(Skipped(source, f"lecture impossible ({e.strerror or e})"))
-                continue
-            digest = hashlib.sha256(data).hexdigest()
-            rec = old_files.get(key)
-            if previous is not None and rec and rec["sha256"] == digest and rec["source"] in old_rows:
-                rows = old_rows[rec["source"]]
-                chunks = [previous.chunks[i] for i in rows]
-                doc_id = rec["doc_id"]
-                if doc_id in seen_ids:
-                    report.skipped.append(Skipped(source, f"identifiant « {doc_id} » déjà utilisé par {seen_ids[doc_id]}"))
-                    continue
-                seen_ids[doc_id] = source
-                kept.append((key, rec, chunks, previous.vectors[rows]))
-                report.files_reused += 1
-                continue
-            try:
-                doc = parse(real, source, data)
-            except LoaderError as e:
-                report.skipped.append(Skipped(source, e.reason))
-                continue
-            if doc.id in seen_ids:
-                report.skipped.append(Skipped(source, f"identifiant « {doc.id} » déjà utilisé par {seen_ids[doc.id]}"))
-                continue
-            seen_ids[doc.id] = source
-            if embedder is None:
-                embedder = load_embedder(settings.model)
-            chunks = chunk_document(doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
-            to_embed.extend(chunks)
-            kept.append((key, {"sha256": digest, "source": source, "doc_id": doc.id, "chunks": len(chunks)},
-                         chunks, None))
-            report.files_parsed += 1
+        # One slot per file, in file order: (key, source, what became of it). The map fills in the pending
+        # ones; the slots are then assembled in order, so that serial and distributed runs give the same index.
+        slots: list[tuple[str, str, object]] = []
 
-        parse.close()  # the worker's memory is not needed while embedding
+        def scan() -> Iterator[tuple[int, Pending]]:
+            for n, (real, source) in enumerate(files, start=1):
+                progress("lecture", n, len(files))
+                key = str(real)
+                try:
+                    data = read_bounded(real, max_bytes)
+                except LoaderError as e:
+                    slots.append((key, source, Skipped(source, e.reason)))
+                    continue
+                except OSError as e:
+                    slots.append((key, source, Skipped(source, f"lecture impossible ({e.strerror or e})")))
+                    continue
+                digest = hashlib.sha256(data).hexdigest()
+                rec = old_files.get(key)
+                if previous is not None and rec and rec["sha256"] == digest and rec["source"] in old_rows:
+                    rows = old_rows[rec["source"]]
+                    slots.append((key, source, (rec, [previous.chunks[i] for i in rows], previous.vectors[rows])))
+                    continue
+                slots.append((key, source, digest))
+                yield len(slots) - 1, Pending(real, source, data, digest)
+
+        mapped = map_files(scan(), settings, progress)
+
+        kept: list[tuple[str, dict, list[Chunk], np.ndarray]] = []
+        seen_ids: dict[str, str] = {}
+        to_embed: list[Chunk] = []
+        for slot, (key, source, what) in enumerate(slots):
+            if isinstance(what, Skipped):
+                report.skipped.append(what)
+                continue
+            if isinstance(what, tuple):  # unchanged file: chunks and vectors reused
+                rec, chunks, vecs = what
+                doc_id, fresh = rec["doc_id"], False
+            else:
+                result = mapped[slot]
+                if isinstance(result, str):
+                    report.skipped.append(Skipped(source, result))
+                    continue
+                doc_id, chunks, vecs, fresh = result.doc_id, result.chunks, result.vectors, True
+                rec = {"sha256": what, "source": source, "doc_id": doc_id, "chunks": len(chunks)}
+            if doc_id in seen_ids:
+                report.skipped.append(Skipped(source, f"identifiant « {doc_id} » déjà utilisé par {seen_ids[doc_id]}"))
+                continue
+            seen_ids[doc_id] = source
+            kept.append((key, rec, chunks, vecs))
+            if fresh:
+                report.files_parsed += 1
+                to_embed.extend(chunks)
+            else:
+                report.files_reused += 1
+
         kept_keys = {k for k, *_ in kept}
         report.files_removed = sum(1 for k in old_files if k not in kept_keys)
         report.files_indexed = len(kept)
+        report.chunks_embedded = len(to_embed)
+        report.tokens_embedded = sum(c.n_tokens for c in to_embed)
 
         if (previous is not None and not report.rebuild_reason and not to_embed and report.files_removed == 0
                 and len(kept) == len(old_files)):
@@ -247,39 +296,57 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
             report.seconds = time.perf_counter() - t0
             return report
 
-        if embedder is None:
-            embedder = load_embedder(settings.model)
-        new_vectors = embedder.encode_documents(
-            [embedding_text(c) for c in to_embed],
-            progress=lambda done, total: progress("encodage", done, total),
-            batch_size=settings.embed_batch,
-        ) if to_embed else np.zeros((0, embedder.dim), np.float32)
-        report.chunks_embedded = len(to_embed)
-        report.tokens_embedded = sum(c.n_tokens for c in to_embed)
-
-        all_chunks: list[Chunk] = []
-        parts: list[np.ndarray] = []
-        cursor = 0
-        files_manifest = {}
-        for key, rec, chunks, vecs in kept:
-            if vecs is None:
-                vecs = new_vectors[cursor:cursor + len(chunks)]
-                cursor += len(chunks)
-            all_chunks.extend(chunks)
-            parts.append(vecs)
-            files_manifest[key] = rec
-        vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
+        all_chunks = [c for _, _, chunks, _ in kept for c in chunks]
+        if kept:
+            vectors = np.concatenate([v for *_, v in kept])
+            dim = vectors.shape[1]
+        else:
+            dim = previous.manifest["model"]["dim"] if previous else load_embedder(settings.model).dim
+            vectors = np.zeros((0, dim), np.float32)
         progress("écriture", 0, 1)
         write_index(index_dir, all_chunks, vectors, {
-            "model": {"id": model_id, "dim": int(embedder.dim)},
+            "model": {"id": model_id, "dim": int(dim)},
             "chunking": settings.chunking,
             "faiss": settings.faiss_index,
             "parser_version": PARSER_VERSION,
             "bm25": {"analyzer": "lower+stopwords+snowball+fold", "k1": 1.5, "b": 0.75},
-            "files": files_manifest,
+            "files": {key: rec for key, rec, _, _ in kept},
             "n_docs": len(kept),
         })
         progress("écriture", 1, 1)
         report.chunks = len(all_chunks)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _previous_index(index_dir: Path, settings: Settings, model_id: str, rebuild: bool, report: IngestReport):
+    """The current index if its chunks and vectors may be reused, else None (with the reason in the report)."""
+    previous = None
+    if not rebuild:
+        try:
+            previous = load_index(index_dir)
+        except IndexMissingError:
+            previous = None
+        except (IndexCorruptError, IndexIncompatibleError) as e:
+            report.rebuild_reason = f"index précédent inutilisable, reconstruction complète ({e})"
+            log.warning(report.rebuild_reason)
+    else:
+        report.rebuild_reason = "reconstruction demandée"
+    if previous is not None:
+        pm = previous.manifest
+        if pm["model"]["id"] != model_id:
+            report.rebuild_reason = (f"modèle changé ({pm['model']['id']} → {model_id}) : "
+                                     f"reconstruction complète")
+            previous = None
+        elif pm.get("chunking") != settings.chunking:
+            report.rebuild_reason = f"découpage changé ({pm.get('chunking')} → {settings.chunking}) : reconstruction complète"
+            previous = None
+        elif pm.get("parser_version") != PARSER_VERSION:
+            report.rebuild_reason = (f"lecture des documents modifiée (version {pm.get('parser_version')} → "
+                                     f"{PARSER_VERSION}) : tous les fichiers sont relus")
+            previous = None
+        elif pm.get("faiss") != settings.faiss_index:
+            report.rebuild_reason = f"type d'index FAISS changé ({pm.get('faiss')} → {settings.faiss_index})"
+    if report.rebuild_reason:
+        log.info(report.rebuild_reason)
+    return previous

@@ -16,8 +16,14 @@ def _norm(name: str) -> str:
 
 
 def _declared() -> set[str]:
+    """Runtime dependencies plus the optional extras that enable a runtime feature (e.g. `scale`: Ray); the
+    `test` extra does not count."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return {_norm(re.split(r"[<>=!~;\[ ]", d, 1)[0]) for d in project["dependencies"]}
+    deps = list(project["dependencies"])
+    for extra, more in project.get("optional-dependencies", {}).items():
+        if extra != "test":
+            deps += more
+    return {_norm(re.split(r"[<>=!~;\[ ]", d, 1)[0]) for d in deps}
 
 
 def _imported_top_level() -> set[str]:
