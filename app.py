@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import fcntl
 import html
 import json
 import logging
@@ -238,6 +239,15 @@ class InnosocApp:
         assistant = Assistant(retriever, answerer=answerer or make_answerer(retriever, self._llm_args))
         self.retriever, self.index, self.assistant, self.docs = retriever, retriever.index, assistant, retriever.index.documents()
 
+    def watch_index(self, interval: float = 2.0):
+        """Poll CURRENT in a background thread and reload when an ingest swaps in a new generation."""
+        from rag.watch import GenerationWatcher
+
+        if getattr(self, "_watcher", None) is None and interval > 0:
+            self._watcher = GenerationWatcher(self.settings.index_dir, self.reload_index, interval,
+                                              current=self.index.path.name).start()
+        return self._watcher
+
     @property
     def generative(self) -> bool:
         return hasattr(self.assistant.answerer, "stream")
@@ -292,8 +302,18 @@ class InnosocApp:
         row = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "turn_id": t["id"], "liked": bool(liked),
                "question": t["question"], "answer": t["answer"], "cited_ids": t["cited"], "found": t["found"]}
         self.feedback_path.parent.mkdir(parents=True, exist_ok=True)
-        with self._feedback_lock, open(self.feedback_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        # Several app instances may share the file: one O_APPEND write per record under an exclusive lock,
+        # so records are neither interleaved nor lost.
+        data = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+        with self._feedback_lock:
+            fd = os.open(self.feedback_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)  # also releases the lock
         self.gaps.vote(t["id"], t["question"], liked)
         return row
 
@@ -709,6 +729,9 @@ def parse_args(argv=None):
     p.add_argument("--retention-days", type=int, default=DEFAULT_RETENTION_DAYS,
                    help="durée de conservation des questions sans réponse et des avis, en jours")
     p.add_argument("--no-update", action="store_true", help="servir l'index tel quel, sans le comparer au corpus")
+    p.add_argument("--watch", type=float, default=2.0, metavar="S",
+                   help="toutes les S secondes, passer à la nouvelle version de l'index si un ingest l'a remplacée "
+                        "(plusieurs instances sur un même index ; 0 : jamais)")
     p.add_argument("--concurrency", type=int, default=2, help="requêtes traitées en parallèle")
     p.add_argument("--llm-url", help="serveur compatible OpenAI (ex. http://localhost:11434/v1) : réponses rédigées")
     p.add_argument("--llm-model", help="nom du modèle sur ce serveur (ex. qwen2.5:3b)")
@@ -742,6 +765,7 @@ def main(argv=None) -> int:
     except InnosocError as e:
         print(f"Erreur : {e}", file=sys.stderr)
         return 2
+    app.watch_index(a.watch)
     from rag.staff_ui import staff_accounts
     demo = build_ui(app, workshop=a.workshop, staff=staff_accounts(auth, a.staff), host=a.host, port=a.port)
     demo.queue(default_concurrency_limit=a.concurrency, max_size=64)

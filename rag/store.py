@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import ann
 from .errors import (IndexCorruptError, IndexIncompatibleError, IndexLockedError, IndexMissingError,
                      InnosocError)
 from .settings import FORMAT_VERSION
@@ -172,9 +173,11 @@ def _load_generation(index_dir: Path, gen: Path, expect_model: str | None, verif
     try:
         with open(gen / "chunks.jsonl", encoding="utf-8") as f:
             chunks = [Chunk.from_json(json.loads(line)) for line in f if line.strip()]
-        vectors = np.load(gen / "vectors.npy", allow_pickle=False)
+        # large-index mode (rag/ann.py): vectors and BM25 arrays stay on disk, mapped, not copied into RAM
+        large = manifest.get("faiss") == "ann"
+        vectors = np.load(gen / "vectors.npy", allow_pickle=False, mmap_mode="r" if large else None)
         index = faiss.read_index(str(gen / "faiss.index"))
-        bm25 = bm25s.BM25.load(str(gen / "bm25"), load_corpus=False) if chunks else None
+        bm25 = bm25s.BM25.load(str(gen / "bm25"), load_corpus=False, mmap=large) if chunks else None
     except FileNotFoundError:
         raise
     except (OSError, ValueError, TypeError, RuntimeError, KeyError) as e:
@@ -214,10 +217,12 @@ def build_faiss(vectors: np.ndarray, kind: str):
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
         index.hnsw.efSearch = 128
-    elif kind == "flat":
+    elif kind == "ann" and len(vectors) >= ann.ANN_MIN_CHUNKS:
+        return ann.build(vectors)
+    elif kind in ("flat", "ann"):  # "ann" below its threshold: exact is small and fast enough
         index = faiss.IndexFlatIP(dim)
     else:
-        raise InnosocError(f"Type d'index FAISS inconnu « {kind} » (choix : flat, hnsw)")
+        raise InnosocError(f"Type d'index FAISS inconnu « {kind} » (choix : flat, hnsw, ann)")
     if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
