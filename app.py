@@ -448,7 +448,7 @@ CSS = """
 .badge-video { background: #fdecea; color: #8a1f1f; } .badge-these { background: #fff4e0; color: #7a4b00; }
 .num { font-weight: 700; } .hint { color: #57606a; font-style: italic; }
 .mirror { color: #8a5a00; font-size: 0.85em; }
-.field-error, .field-error * { color: #b42318 !important; font-size: 0.92em; margin-top: -6px; }
+.field-error, .field-error * { color: #b42318 !important; } .field-error { margin-top: -6px; font-weight: 600; }
 .gaps { width: 100%; border-collapse: collapse; } .gaps td, .gaps th { border-bottom: 1px solid #d0d7de; padding: 6px; vertical-align: top; }
 """
 CSS_WORKSHOP = CSS + """

@@ -139,6 +139,10 @@ class CorpusEditor:
                         "id": "cette fiche a été modifiée par quelqu'un d'autre depuis son ouverture : rechargez-la, "
                               "puis refaites vos changements"})
                 meta["id"] = editing
+                # front-matter keys the form does not show (e.g. url_kind) are kept as they were
+                for k, v in fiche.read(files[editing])[0].items():
+                    if k not in fiche.REQUIRED:
+                        meta.setdefault(k, v)
             elif not meta.get("id"):
                 meta["id"] = fiche.make_id(meta, known)
             elif meta["id"] in known:

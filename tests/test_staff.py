@@ -125,12 +125,16 @@ def test_edit_detects_concurrent_changes_and_withdraw_keeps_a_copy(staffed):
     f = StaffForm(app)
     _, _, extra = f.submit(form(), None, None, False)
     doc_id = extra["_id"]
+    path = corpus / "resources" / "etude_de_cas" / f"{doc_id}.md"
+    meta, body = fiche.read(path)
+    fiche.atomic_write(path, fiche.render(dict(meta, url_kind="miroir"), body))  # a key the form does not show
     values, version = f.load(doc_id)
     assert values["body"] == BODY and values["see_also"] == "scop-guide, amap-paniers" and values["year"] == "2021"
     kind, _, _ = f.submit(dict(values, type="publication", year="2022"), doc_id, version, False)
     assert kind == "saved"
     assert not (corpus / "resources" / "etude_de_cas" / f"{doc_id}.md").exists()  # moved with its type
     assert app.docs[doc_id]["type"] == "publication" and app.docs[doc_id]["year"] == 2022
+    assert fiche.read(corpus / "resources" / "publication" / f"{doc_id}.md")[0]["url_kind"] == "miroir"
     kind, _, errors = f.submit(dict(values, year="2023"), doc_id, version, False)  # stale version
     assert kind == "conflict" and "modifiée par quelqu'un d'autre" in errors["id"]
     kind, _, errors = f.withdraw("scop-guide", None)  # other fiches link to it
@@ -271,3 +275,21 @@ def test_french_typography_and_join_address():
     url, _ = join_url("0.0.0.0", 8000)
     assert url.startswith("http://") and url.endswith(":8000/")
     assert qr_png_data_uri("http://10.0.0.5:7860/").startswith("data:image/png;base64,")
+
+
+def test_staff_tabs_exist_only_with_accounts(staffed):
+    from app import build_ui
+    from rag.staff_ui import staff_accounts
+
+    app, _, _ = staffed
+    assert staff_accounts(None, None) is None  # no accounts: no staff tabs at all
+    assert staff_accounts(("doc", "pw"), None) == {"doc"}
+    assert staff_accounts([("doc", "pw"), ("eleve", "pw2")], None) == set()
+    assert staff_accounts([("doc", "pw"), ("eleve", "pw2")], "doc, inconnu") == {"doc"}
+
+    def tabs(demo):
+        return {c.get("props", {}).get("label") for c in demo.config["components"] if c.get("type") == "tabitem"}
+
+    assert {"Ajouter une ressource", "Questions sans réponse", "Atelier"} & tabs(build_ui(app)) == set()
+    assert {"Ajouter une ressource", "Questions sans réponse"} <= tabs(build_ui(app, staff={"doc"}))
+    assert "Atelier" in tabs(build_ui(app, workshop=True))
