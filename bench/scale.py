@@ -42,10 +42,13 @@ def _mixture(seed: int = 1):
     return topics, subs
 
 
+NOISE = 0.55  # norm of the isotropic noise around a sub-topic (--noise): larger is harder for any ANN index
+
+
 def draw(n: int, rng, topics, subs) -> np.ndarray:
     t = rng.integers(0, TOPICS, n)
     s = t * SUBTOPICS + rng.integers(0, SUBTOPICS, n)
-    noise = rng.standard_normal((n, DIM)).astype(np.float32) * (0.55 / np.sqrt(DIM))
+    noise = rng.standard_normal((n, DIM)).astype(np.float32) * (NOISE / np.sqrt(DIM))
     x = topics[t] + subs[s] + noise
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
@@ -143,13 +146,16 @@ def main(argv=None) -> int:
     p.add_argument("--queries", type=int, default=1000)
     p.add_argument("--threads", type=int, default=1, help="FAISS threads per query (the app: one per request)")
     p.add_argument("--workdir", type=Path, default=Path("/tmp/innosoc-scale"))
+    p.add_argument("--noise", type=float, default=NOISE, help="bruit autour des sous-thèmes (défaut 0.55)")
     p.add_argument("--out", type=Path, help="write the results as JSON here")
     p.add_argument("--query-only", type=Path, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
+    global NOISE
+    NOISE = a.noise
     if a.query_only:
         print(json.dumps(query(a.query_only, a.threads)))
         return 0
-    results = {"machine": f"{platform.machine()}, {os.cpu_count()} cœurs, load {os.getloadavg()[0]:.1f}",
+    results = {"machine": f"{platform.machine()}, {os.cpu_count()} cœurs, load {os.getloadavg()[0]:.1f}", "noise": NOISE,
                "sizes": []}
     for n in a.sizes:
         work = a.workdir / str(n)
@@ -157,6 +163,7 @@ def main(argv=None) -> int:
         proc = subprocess.run([sys.executable, __file__, "--query-only", str(work), "--threads", str(a.threads)],
                               capture_output=True, text=True, check=True)
         r.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+        r["noise"], r["load_avg"] = NOISE, round(os.getloadavg()[0], 1)
         print(json.dumps(r, ensure_ascii=False), flush=True)
         results["sizes"].append(r)
     if a.out:

@@ -38,10 +38,15 @@ def main(argv: list[str] | None = None) -> int:
                         faiss_index="ann" if a.ann else "flat", max_file_mb=a.max_file_mb)
     bars = Bars(enabled=not a.quiet and sys.stderr.isatty() or not a.quiet)
     try:
+        if a.ray and ":" not in a.ray and a.ray not in ("auto", "local"):
+            # `--ray corpus/`: argparse gave the path to --ray; a Ray address is auto, local or host:port
+            a.paths.insert(0, Path(a.ray))
+            a.ray = ""
         if a.ray is not None:
             from .distributed import ingest_ray
             report = ingest_ray(a.paths or [DEFAULT_CORPUS], settings, progress=bars, rebuild=a.rebuild,
-                                wait_lock=a.wait, address=a.ray or None, num_cpus=a.ray_cpus)
+                                wait_lock=a.wait, address=None if a.ray in ("", "local") else a.ray,
+                                num_cpus=a.ray_cpus)
         else:
             report = ingest(a.paths or [DEFAULT_CORPUS], settings, progress=bars, rebuild=a.rebuild,
                             wait_lock=a.wait)

@@ -44,8 +44,10 @@ def test_large_mode_builds_ivf_over_mapped_vectors_and_finds_what_flat_finds_wit
 
     # filters keep working
     cases = [Filters(types=("etude_de_cas",)), Filters(languages=("en",)), Filters(types=("these",), languages=("fr",))]
-    for exact_rows in (ann.EXACT_FILTER_ROWS, 0):  # a narrow filter searched exactly, or through the IVF
+    # a narrow filter searched exactly, by over-fetching then filtering, or through the IVF with a selector
+    for exact_rows, overfetch in ((ann.EXACT_FILTER_ROWS, ann.OVERFETCH_MAX), (0, ann.OVERFETCH_MAX), (0, 0)):
         monkeypatch.setattr(ann, "EXACT_FILTER_ROWS", exact_rows)
+        monkeypatch.setattr(ann, "OVERFETCH_MAX", overfetch)
         for f in cases:
             a = [h.chunk.chunk_id for h in flat.search("économie et coopératives", k=5, filters=f)]
             b = [h.chunk.chunk_id for h in large.search("économie et coopératives", k=5, filters=f)]

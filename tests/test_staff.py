@@ -183,10 +183,10 @@ def test_gap_list_from_a_scripted_session(staffed, tmp_path):
     found = {q: a.found for q, (_, a) in zip(script, convs)}
     assert found[script[2]] and not found[script[0]] and not found[script[1]] and not found[script[3]]
     conv_scop = convs[2][0]
-    app.record_feedback(conv_scop, 0, liked=False)  # 👎 on an answered question
+    app.record_feedback(conv_scop, conv_scop.turns[0]["id"], liked=False)  # 👎 on an answered question
     app.gaps.comment(conv_scop.turns[0]["id"], conv_scop.turns[0]["question"], "Il manque la loi de 1978.")
-    app.record_feedback(convs[3][0], 0, liked=False)  # 👎 on an unanswered one: still one turn
-    app.record_feedback(convs[3][0], 0, liked=True)   # changed their mind: the 👍 replaces the 👎
+    app.record_feedback(convs[3][0], convs[3][0].turns[0]["id"], liked=False)  # 👎 on an unanswered one: still one turn
+    app.record_feedback(convs[3][0], convs[3][0].turns[0]["id"], liked=True)   # changed their mind: the 👍 replaces the 👎
     gaps = app.gaps.gaps(app.retriever.embedder)
     by_q = {g.question: g for g in gaps}
     wind = [g for g in gaps if "éolien" in g.question]
