@@ -24,9 +24,10 @@ log = logging.getLogger(__name__)
 KINDS = ("not_found", "down", "up")
 KIND_LABELS_FR = {"not_found": "« je n'ai pas trouvé »", "down": "👎", "up": "👍"}
 DEFAULT_RETENTION_DAYS = 365
-# Cosine similarity above which two questions count as the same need. Measured on paraphrase pairs of the
-# tests: multilingual-e5 puts unrelated questions around 0.80, MiniLM around 0.2-0.4.
-SIMILARITY = {"multilingual-e5-small": 0.9, "all-MiniLM-L6-v2": 0.75}
+# Cosine similarity above which two questions count as the same need, from bench/gap_similarity.py: e5 gives
+# paraphrases 0.916-0.997 and different needs 0.814-0.922 (« SCIC » vs « SCOP » at 0.922 must stay apart);
+# MiniLM gives 0.547-0.914 and 0.304-0.662.
+SIMILARITY = {"multilingual-e5-small": 0.93, "all-MiniLM-L6-v2": 0.75}
 DEFAULT_SIMILARITY = 0.85
 MAX_TEXT = 2000
 

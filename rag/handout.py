@@ -51,11 +51,14 @@ class Turn:
 
 def turn_of(question: str, ans: Answer) -> Turn:
     sources = []
-    for c in ans.citations if ans.found else []:
-        m = c.chunk.meta
+    # answered: the numbered sources; unanswered: the closest resources it suggested
+    items = [(c.n, c.chunk) for c in ans.citations] if ans.found else [(i, h.chunk) for i, h in
+                                                                       enumerate(ans.hits[:3], start=1)]
+    for n, chunk in items:
+        m = chunk.meta
         concept = m.get("type") == "concept"
         sources.append(Source(
-            c.n, str(m.get("title") or c.chunk.doc_id),
+            n, str(m.get("title") or chunk.doc_id),
             "note de synthèse innosoc" if concept else (", ".join(m.get("authors") or []) or "auteur inconnu"),
             "" if concept else str(m.get("year") or "s.d."),
             TYPE_SINGULAR.get(m.get("type"), TYPE_LABELS_FR.get(m.get("type"), "Document")),
@@ -95,11 +98,20 @@ def date_fr(d: dt.date) -> str:
 NNBSP, NBSP = "\u202f", "\u00a0"
 
 
-def typo_fr(text: str) -> str:
+def typo_fr(text: str, check_language: bool = False) -> str:
     """French typography: narrow no-break space before ; ! ?, no-break space before : and inside « »,
-    typographic apostrophe. URLs are left untouched."""
+    typographic apostrophe. URLs are left untouched. With `check_language`, text detected as another language
+    (a question in English) only gets the apostrophes."""
+    french = True
+    if check_language:
+        from .text import detect_language
+
+        french = detect_language(text) == "fr"
+
     def fix(part: str) -> str:
         part = re.sub(r"(?<=\w)'(?=\w)", "’", part)
+        if not french:
+            return part
         part = re.sub(r"\s*([;!?])(?=\s|$)", lambda m: NNBSP + m.group(1), part)
         part = re.sub(r"(?<=\S)\s?:(?=\s|$)", NBSP + ":", part)
         part = re.sub(r"«\s*", "«" + NBSP, part)
@@ -131,7 +143,7 @@ def handout_markdown(turns: list[Turn], when: dt.date | None = None, title: str 
     for i, t in enumerate(turns, start=1):
         out += [f"## {i}. {_md(t.question)}", "", _md(t.answer), ""]
         if t.sources:
-            out.append("**Sources**")
+            out.append("**Sources**" if t.found else "**Ressources proches**")
             out.append("")
             for s in t.sources:
                 link = f" <{s.url}>" if s.url else ""
@@ -191,25 +203,26 @@ def handout_pdf(turns: list[Turn], path: Path, when: dt.date | None = None, titl
         pdf.ln(5)
         pdf.set_font("DejaVu", "B", 13)
         pdf.set_text_color(20, 40, 110)
-        pdf.multi_cell(0, 7, typo_fr(f"{i}. {t.question}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 7, typo_fr(f"{i}. {t.question}", check_language=True), new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(0)
         pdf.ln(1)
         pdf.set_font("DejaVu", "", 10.5)
-        pdf.multi_cell(0, 5.6, typo_fr(t.answer), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5.6, typo_fr(t.answer, check_language=True), new_x="LMARGIN", new_y="NEXT")
         if t.sources:
             pdf.ln(2)
             pdf.set_font("DejaVu", "B", 10)
-            pdf.cell(0, 6, "Sources", new_x="LMARGIN", new_y="NEXT")
+            pdf.cell(0, 6, "Sources" if t.found else "Ressources proches", new_x="LMARGIN", new_y="NEXT")
             for s in t.sources:
                 pdf.set_font("DejaVu", "", 9.5)
                 pdf.set_text_color(0)
-                pdf.write(5, typo_fr(f"{s.n}. {source_line(s)}"))
-                if s.url:
-                    pdf.write(5, " — ")
+                pdf.multi_cell(0, 5, typo_fr(f"{s.n}. {source_line(s)}"), new_x="LMARGIN", new_y="NEXT")
+                if s.url:  # on its own line, indented, clickable: a long URL breaks less
+                    pdf.set_x(pdf.l_margin + 5)
                     pdf.set_text_color(20, 60, 180)
-                    pdf.write(5, s.url, link=s.url)
+                    pdf.set_font("DejaVu", "", 8.5)
+                    pdf.multi_cell(0, 4.5, s.url, link=s.url, new_x="LMARGIN", new_y="NEXT")
                     pdf.set_text_color(0)
-                pdf.ln(6)
+                pdf.ln(1)
     path = Path(path)
     pdf.output(str(path))
     return path

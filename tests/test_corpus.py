@@ -2,6 +2,7 @@
 counts, summaries, « Voir aussi » links); ids are unique; counts per type; the validator's own edge cases."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -110,3 +111,36 @@ def test_form_values_become_a_fiche_with_a_generated_id():
     assert fiche.make_id(meta, set()) == "dupont-2019-cooperative-habitants"
     assert fiche.make_id(meta, {"dupont-2019-cooperative-habitants"}) == "dupont-2019-cooperative-habitants-2"
     assert fiche.from_form({"year": "vers 2019"})[2] == {"year": fiche.from_form({"year": "x"})[2]["year"]}
+
+
+# Document-sharing sites that re-host files uploaded by anyone: not the publisher, not an open archive.
+MIRROR_HOST = re.compile(
+    r"(?:^|\.)(?:studylib[a-z]*|pdfslide|scribd|everand|readkong|vdocuments?|fdocuments|pdfhall|issuu|1library|"
+    r"manualzilla|moam|slideplayer|slideshare|studenta|123dok|\d+dok|docplayer|dokumen|doczz|docslib|pdfcoffee|"
+    r"mafiadoc|pdfdokument|vdoc|idoc)\.[a-z.]+$")
+
+
+def is_mirror_url(url: str) -> bool:
+    from urllib.parse import urlparse
+
+    return bool(MIRROR_HOST.search((urlparse(str(url)).hostname or "").rstrip(".")))
+
+
+def test_mirror_urls_are_marked_and_concepts_link_their_main_source(docs):
+    """A fiche's `url` is the publisher's page or an open archive; a copy on a document-sharing site is allowed only
+    when none exists, marked `url_kind: miroir` (shown « copie non officielle »). Concept notes never use one."""
+    assert is_mirror_url("https://p.pdfhall.com/x.html") and is_mirror_url("https://issuu.com./a/docs/b")
+    assert not is_mirror_url("https://hal.archives-ouvertes.fr/hal-00390394") and not is_mirror_url("https://doi.org/10.2796/13155")
+    unmarked, stale, concepts = [], [], []
+    for p, (meta, _) in docs.items():
+        mirror, marked = is_mirror_url(meta["url"]), meta.get("url_kind") == "miroir"
+        assert meta.get("url_kind") in (None, "miroir"), f"{p}: url_kind inconnu {meta.get('url_kind')!r}"
+        if meta["type"] in ("concept", "dossier") and mirror:
+            concepts.append(p.name)
+        elif mirror and not marked:
+            unmarked.append(p.name)
+        elif marked and not mirror:
+            stale.append(p.name)
+    assert concepts == [], f"notes de concept pointant vers un site miroir : {concepts}"
+    assert unmarked == [], f"url vers un site miroir sans « url_kind: miroir » : {unmarked}"
+    assert stale == [], f"« url_kind: miroir » sur une url qui n'est pas un miroir : {stale}"

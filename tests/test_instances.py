@@ -154,7 +154,7 @@ conv = app.Conversation()
 for i in range(int(sys.argv[3])):
     conv.turns.append({"question": sys.argv[2], "answer": sys.argv[2] * 20000, "found": True, "cited": [],
                        "id": f"{sys.argv[2]}-{i}"})
-    a.record_feedback(conv, i, i % 2 == 0)
+    a.record_feedback(conv, f"{sys.argv[2]}-{i}", i % 2 == 0)  # votes are keyed by turn id
 """
 
 

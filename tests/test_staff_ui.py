@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -17,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from ingest import ingest
-from rag import fiche
 from rag.handout import qr_png_data_uri
 from rag.settings import Settings
 from rag.store import load_index
