@@ -28,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=Settings.model, help="modèle sentence-transformers (nom, alias ou chemin)")
     p.add_argument("--chunk-tokens", type=int, default=Settings.chunk_tokens)
     p.add_argument("--chunk-overlap", type=int, default=Settings.chunk_overlap)
-    p.add_argument("--ann", action="store_true", help="index FAISS approximatif (HNSW) pour les gros corpus")
+    p.add_argument("--ann", action="store_true",
+                   help="gros corpus : index FAISS approximatif (IVF-SQ8) au-delà de 50 000 passages, vecteurs "
+                        "laissés sur disque (voir README « Passer à l'échelle »)")
     p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADRESSE",
                    help="lire et encoder sur un cluster Ray (ADRESSE, ex. auto ou tête:6379 ; sans ADRESSE : Ray "
                         "local sur cette machine). Extra : pip install -e '.[scale]'")
@@ -43,13 +45,18 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     settings = Settings(index_dir=a.index, model=a.model, chunk_tokens=a.chunk_tokens, chunk_overlap=a.chunk_overlap,
-                        faiss_index="hnsw" if a.ann else "flat", max_file_mb=a.max_file_mb)
+                        faiss_index="ann" if a.ann else "flat", max_file_mb=a.max_file_mb)
     bars = Bars(enabled=not a.quiet and sys.stderr.isatty() or not a.quiet)
     try:
+        if a.ray and ":" not in a.ray and a.ray not in ("auto", "local"):
+            # `--ray corpus/`: argparse gave the path to --ray; a Ray address is auto, local or host:port
+            a.paths.insert(0, Path(a.ray))
+            a.ray = ""
         if a.ray is not None:
             from .distributed import ingest_ray
             report = ingest_ray(a.paths or None, settings, progress=bars, rebuild=a.rebuild, wait_lock=a.wait,
-                                address=a.ray or None, num_cpus=a.ray_cpus, prune=a.prune)
+                                address=None if a.ray in ("", "local") else a.ray, num_cpus=a.ray_cpus,
+                                prune=a.prune)
         else:
             report = ingest(a.paths or None, settings, progress=bars, rebuild=a.rebuild, wait_lock=a.wait,
                             prune=a.prune)

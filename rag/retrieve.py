@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import ann
 from .embed import load_embedder
 from .errors import QueryError
 from .settings import Settings
@@ -128,6 +129,8 @@ class Retriever:
             return [], []
         if qvec is None:
             qvec = self.embedder.encode_queries([query])[0]
+        if ann.is_ann(self.index.faiss):  # large-index mode: approximate candidates, exact scores, filters
+            return ann.search(self.index.faiss, self.index.vectors, qvec, n, mask)
         params = None
         if mask is not None:
             ids = np.flatnonzero(mask).astype(np.int64)

@@ -19,7 +19,8 @@ class Settings:
     # Chunking, in the embedder's own tokens.
     chunk_tokens: int = 220
     chunk_overlap: int = 40
-    # "flat" = exact inner product; "hnsw" = approximate, for large corpora.
+    # "flat" = exact inner product; "ann" = large-index mode (rag/ann.py: IVF-SQ8 from 50k chunks, vectors
+    # memory-mapped); "hnsw" = approximate graph, all vectors in RAM.
     faiss_index: str = "flat"
     # Fusion of dense and BM25 rankings. Weighted (min-max normalised scores, equal weights) is the default:
     # measured by bench/piaf.py (PIAF, 3,835 French questions, e5), it has the best R@1 (0.739) and MRR@10

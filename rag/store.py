@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import ann
 from .errors import (IndexCorruptError, IndexIncompatibleError, IndexLockedError, IndexMissingError,
                      InnosocError)
 from .settings import FORMAT_VERSION
@@ -182,9 +183,11 @@ def _load_generation(index_dir: Path, gen: Path, expect_model: str | None, verif
     try:
         with open(gen / "chunks.jsonl", encoding="utf-8") as f:
             chunks = [Chunk.from_json(json.loads(line)) for line in f if line.strip()]
-        vectors = np.load(gen / "vectors.npy", allow_pickle=False)
+        # large-index mode (rag/ann.py): vectors and BM25 arrays stay on disk, mapped, not copied into RAM
+        large = manifest.get("faiss") == "ann"
+        vectors = ann.open_vectors(gen / "vectors.npy") if large else np.load(gen / "vectors.npy", allow_pickle=False)
         index = _faiss_of(index_dir, gen, manifest, vectors, verified=verify)
-        bm25 = bm25s.BM25.load(str(gen / "bm25"), load_corpus=False) if chunks else None
+        bm25 = bm25s.BM25.load(str(gen / "bm25"), load_corpus=False, mmap=large) if chunks else None
     except FileNotFoundError:
         raise
     except (OSError, ValueError, TypeError, RuntimeError, KeyError) as e:
@@ -204,7 +207,7 @@ def _faiss_of(index_dir: Path, gen: Path, manifest: dict, vectors: np.ndarray, v
     import faiss
 
     kind = manifest.get("faiss", "flat")
-    if kind == "flat":
+    if kind == "flat" or (kind == "ann" and len(vectors) < ann.ANN_MIN_CHUNKS):  # "ann" below it is flat too
         if vectors.ndim != 2:
             raise ValueError(f"vectors.npy de forme {vectors.shape}")
         return build_faiss(vectors, "flat")
@@ -244,10 +247,12 @@ def build_faiss(vectors: np.ndarray, kind: str):
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
         index.hnsw.efSearch = 128
-    elif kind == "flat":
+    elif kind == "ann" and len(vectors) >= ann.ANN_MIN_CHUNKS:
+        return ann.build(vectors)
+    elif kind in ("flat", "ann"):  # "ann" below its threshold: exact is small and fast enough
         index = faiss.IndexFlatIP(dim)
     else:
-        raise InnosocError(f"Type d'index FAISS inconnu « {kind} » (choix : flat, hnsw)")
+        raise InnosocError(f"Type d'index FAISS inconnu « {kind} » (choix : flat, hnsw, ann)")
     if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
