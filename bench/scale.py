@@ -120,7 +120,7 @@ def query(work: Path, threads: int) -> dict:
     base = rss_mb("VmRSS")
     t0 = time.perf_counter()
     index = faiss.read_index(str(work / "faiss.index"))
-    vectors = np.load(work / "vectors.npy", mmap_mode="r")
+    vectors = ann.open_vectors(work / "vectors.npy")
     load_s = time.perf_counter() - t0
     queries, mask = np.load(work / "queries.npy"), np.load(work / "mask.npy")
     out = {"load_s": round(load_s, 2)}
@@ -136,11 +136,15 @@ def query(work: Path, threads: int) -> dict:
         out[name] = {"recall@10": round(hits / (10 * len(queries)), 4), "p50_ms": round(float(np.percentile(lat_ms, 50)), 2),
                      "p95_ms": round(float(np.percentile(lat_ms, 95)), 2)}
     out["peak_rss_mb"] = round(rss_mb(), 0)
+    # resident now: private memory (heap, FAISS index) and pages of the mapped vectors.npy (page cache,
+    # shared and reclaimable by the kernel)
+    out["rss_anon_mb"], out["rss_file_mb"] = round(rss_mb("RssAnon"), 0), round(rss_mb("RssFile"), 0)
     out["rss_before_load_mb"] = round(base, 0)
     return out
 
 
 def main(argv=None) -> int:
+    global NOISE
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     p.add_argument("--queries", type=int, default=1000)
@@ -150,18 +154,20 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, help="write the results as JSON here")
     p.add_argument("--query-only", type=Path, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
-    global NOISE
-    NOISE = a.noise
     if a.query_only:
         print(json.dumps(query(a.query_only, a.threads)))
         return 0
+    NOISE = a.noise
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} cœurs, load {os.getloadavg()[0]:.1f}", "noise": NOISE,
                "sizes": []}
     for n in a.sizes:
         work = a.workdir / str(n)
         r = build(n, work, a.queries)
+        print(json.dumps(r, ensure_ascii=False), flush=True)  # the build's figures, even if the queries fail
         proc = subprocess.run([sys.executable, __file__, "--query-only", str(work), "--threads", str(a.threads)],
-                              capture_output=True, text=True, check=True)
+                              capture_output=True, text=True)
+        if proc.returncode:
+            sys.exit(f"requêtes sur {work} : échec\n{proc.stderr}")
         r.update(json.loads(proc.stdout.strip().splitlines()[-1]))
         r["noise"], r["load_avg"] = NOISE, round(os.getloadavg()[0], 1)
         print(json.dumps(r, ensure_ascii=False), flush=True)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import math
+import mmap
+from pathlib import Path
 
 import numpy as np
 
@@ -23,8 +25,8 @@ log = logging.getLogger(__name__)
 
 ANN_MIN_CHUNKS = 50_000     # below this, "ann" builds an exact flat index
 NPROBE = 48                 # lists scanned per query (of ~sqrt(N)); bench/scale.py: recall@10 >= 0.95
-EXACT_FILTER_ROWS = 20_000  # a filter keeping fewer rows than this is searched exactly over those rows
-OVERFETCH_MAX = 4_096      # a wider filter over-fetches unfiltered candidates up to this many, then filters
+EXACT_FILTER_ROWS = 5_000   # a filter keeping fewer rows than this is searched exactly over those rows
+OVERFETCH_MAX = 8_192      # a wider filter over-fetches unfiltered candidates up to this many, then filters
 TRAIN_PER_LIST = 64         # k-means training sample: this many vectors per list
 ADD_BLOCK = 65_536          # vectors added per block (a memory-mapped file is never read whole)
 
@@ -60,6 +62,16 @@ def build(vectors: np.ndarray, progress=None):
     return index
 
 
+def open_vectors(path: Path) -> np.ndarray:
+    """vectors.npy memory-mapped read-only, for random access: the kernel's read-ahead is switched off, so a
+    query brings in the few pages of its candidates, not megabytes around each of them."""
+    vectors = np.load(path, allow_pickle=False, mmap_mode="r")
+    raw = getattr(vectors, "_mmap", None)
+    if raw is not None and hasattr(mmap, "MADV_RANDOM"):
+        raw.madvise(mmap.MADV_RANDOM)
+    return vectors
+
+
 def is_ann(index) -> bool:
     import faiss
     return isinstance(index, faiss.IndexIVF)
@@ -78,16 +90,16 @@ def search(index, vectors: np.ndarray, qvec: np.ndarray, n: int, mask: np.ndarra
             return [], []
         if len(ids) <= EXACT_FILTER_ROWS:
             return _exact(vectors, ids, q[0], n)
-        # a wide filter: over-fetch without it and keep the rows that pass, as cheap as an unfiltered query
-        wanted = min(total, int(1.5 * n * total / len(ids)))
+        # fewer rows kept → their nearest ones lie further: more lists probed
+        nprobe = min(index.nlist, int(NPROBE * math.ceil(math.sqrt(total / len(ids)))))
+        # a wide filter: over-fetch without it and keep the rows that pass (cheaper than a selector)
+        wanted = min(total, int(2 * n * total / len(ids)))
         if wanted <= OVERFETCH_MAX:
-            _, rows = index.search(q, wanted)
+            _, rows = index.search(q, wanted, params=faiss.SearchParametersIVF(nprobe=nprobe))
             rows = rows[0][rows[0] >= 0]
             rows = rows[mask[rows]]
             if len(rows) >= min(n, len(ids)):
                 return _exact(vectors, rows, q[0], n)
-        # fewer rows kept → more lists probed, so that enough of them survive the filter
-        nprobe = min(index.nlist, int(NPROBE * math.ceil(math.sqrt(total / len(ids)))))
         params = faiss.SearchParametersIVF(sel=faiss.IDSelectorBitmap(np.packbits(mask, bitorder="little")),
                                            nprobe=nprobe)
     _, rows = index.search(q, min(n, total), params=params)

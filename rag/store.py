@@ -175,7 +175,7 @@ def _load_generation(index_dir: Path, gen: Path, expect_model: str | None, verif
             chunks = [Chunk.from_json(json.loads(line)) for line in f if line.strip()]
         # large-index mode (rag/ann.py): vectors and BM25 arrays stay on disk, mapped, not copied into RAM
         large = manifest.get("faiss") == "ann"
-        vectors = np.load(gen / "vectors.npy", allow_pickle=False, mmap_mode="r" if large else None)
+        vectors = ann.open_vectors(gen / "vectors.npy") if large else np.load(gen / "vectors.npy", allow_pickle=False)
         index = faiss.read_index(str(gen / "faiss.index"))
         bm25 = bm25s.BM25.load(str(gen / "bm25"), load_corpus=False, mmap=large) if chunks else None
     except FileNotFoundError:
