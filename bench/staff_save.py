@@ -52,7 +52,7 @@ def main(argv=None) -> int:
             shutil.copytree(a.index, settings.index_dir, ignore=shutil.ignore_patterns(".lock"))
         t = time.perf_counter()
         r = ingest([corpus], settings)
-        print(f"index ({'copié puis ' if a.index else ''}mis à jour) : {r.summary()} — {time.perf_counter() - t:.1f} s")
+        print(f"index ({'copié puis ' if a.index else ''}mis à jour) : {r.summary()}")
         app = InnosocApp(settings, feedback_path=tmp / "fb" / "feedback.jsonl", corpus_dir=corpus)
         form = StaffForm(app)
         link = "innovation-sociale" if "innovation-sociale" in app.docs else next(iter(app.docs))

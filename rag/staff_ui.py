@@ -185,7 +185,7 @@ def build_tabs(app, *, staff: set[str] | None, workshop: bool, host: str = "127.
                 field("sources", gr.Textbox(label="Sources consultées (une adresse par ligne) *", lines=2,
                                             elem_id="f-sources"))
             with gr.Column():
-                field("body", gr.Textbox(label="Texte de la fiche, avec vos mots (150 à 400 mots) *", lines=16,
+                field("body", gr.Textbox(label="Texte de la fiche, avec vos mots (150 à 400 mots environ) *", lines=16,
                                          elem_id="f-body"))
                 field("see_also", gr.Textbox(label="Voir aussi : identifiants de fiches liées (virgules) *",
                                              elem_id="f-see_also"))
