@@ -666,7 +666,10 @@ def build_ui(app: InnosocApp, workshop: bool = False, staff: set[str] | None = N
 # ------------------------------------------------------------------------------------------------ launch
 
 def ensure_index(settings: Settings, corpus: Path | None, quiet: bool = False) -> None:
-    """Build the index from the corpus when it is missing or stale (incremental, with progress bars)."""
+    """Bring the corpus folder's documents up to date in the index (incremental, with progress bars).
+
+    Only `corpus` is scanned: documents added to the index from other paths (`python -m ingest nouveau.pdf`)
+    are kept as they are, and a file deleted from the corpus is removed and named."""
     from ingest import ingest
     from rag.progress import Bars
 
@@ -679,6 +682,8 @@ def ensure_index(settings: Settings, corpus: Path | None, quiet: bool = False) -
     bars.close()
     for s in report.skipped:
         print(f"Ignoré : {s.path} — {s.reason}", file=sys.stderr)
+    for path in report.removed:
+        print(f"Retiré de l'index (supprimé du corpus) : {path}", file=sys.stderr)
     print(report.summary(), file=sys.stderr)
 
 

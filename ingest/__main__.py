@@ -1,4 +1,4 @@
-"""`python -m ingest [--index DIR] [--model NAME] [PATH ...]`: build or update an index."""
+"""`python -m ingest [--index DIR] [--model NAME] [--prune] [PATH ...]`: build or update an index."""
 from __future__ import annotations
 
 import argparse
@@ -14,8 +14,16 @@ from .pipeline import ingest
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ingest", description="Construit ou met à jour l'index innosoc.")
-    p.add_argument("paths", nargs="*", type=Path, help=f"fichiers ou dossiers (défaut : {DEFAULT_CORPUS})")
+    p = argparse.ArgumentParser(
+        prog="python -m ingest", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Construit ou met à jour l'index innosoc.",
+        epilog="L'index retient ses chemins sources. « python -m ingest CHEMIN » ajoute ou met à jour CHEMIN : "
+               "fichiers nouveaux ou modifiés\nindexés, fichiers supprimés de ce dossier retirés ; les documents "
+               "venus d'autres chemins restent tels quels.\nSans CHEMIN : tous les chemins retenus sont relus "
+               f"(pour un nouvel index : {DEFAULT_CORPUS}).\n--prune : ne garder que ce qui se trouve "
+               "sous les chemins donnés (ou retenus) et existe encore.")
+    p.add_argument("paths", nargs="*", type=Path,
+                   help="fichiers ou dossiers à ajouter ou mettre à jour (défaut : les chemins retenus par l'index)")
     p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="dossier de l'index")
     p.add_argument("--model", default=Settings.model, help="modèle sentence-transformers (nom, alias ou chemin)")
     p.add_argument("--chunk-tokens", type=int, default=Settings.chunk_tokens)
@@ -28,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
                         "local sur cette machine). Extra : pip install -e '.[scale]'")
     p.add_argument("--ray-cpus", type=int, default=None, help="Ray local : nombre de workers (défaut : tous les cœurs)")
     p.add_argument("--rebuild", action="store_true", help="tout reconstruire, sans réutiliser l'index existant")
+    p.add_argument("--prune", action="store_true",
+                   help="retirer de l'index tout document qui n'est plus sous les chemins donnés (ou retenus)")
     p.add_argument("--wait", action="store_true", help="attendre si un autre ingest écrit déjà")
     p.add_argument("--max-file-mb", type=float, default=Settings.max_file_mb)
     p.add_argument("-q", "--quiet", action="store_true", help="pas de barres de progression")
@@ -44,12 +54,12 @@ def main(argv: list[str] | None = None) -> int:
             a.ray = ""
         if a.ray is not None:
             from .distributed import ingest_ray
-            report = ingest_ray(a.paths or [DEFAULT_CORPUS], settings, progress=bars, rebuild=a.rebuild,
-                                wait_lock=a.wait, address=None if a.ray in ("", "local") else a.ray,
-                                num_cpus=a.ray_cpus)
+            report = ingest_ray(a.paths or None, settings, progress=bars, rebuild=a.rebuild, wait_lock=a.wait,
+                                address=None if a.ray in ("", "local") else a.ray, num_cpus=a.ray_cpus,
+                                prune=a.prune)
         else:
-            report = ingest(a.paths or [DEFAULT_CORPUS], settings, progress=bars, rebuild=a.rebuild,
-                            wait_lock=a.wait)
+            report = ingest(a.paths or None, settings, progress=bars, rebuild=a.rebuild, wait_lock=a.wait,
+                            prune=a.prune)
     except InnosocError as e:
         bars.close()
         print(f"Erreur : {e}", file=sys.stderr)
@@ -63,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Note : {report.rebuild_reason}", file=sys.stderr)
     for s in report.skipped:
         print(f"Ignoré : {s.path} — {s.reason}", file=sys.stderr)
+    for path in report.removed:
+        print(f"Retiré : {path}", file=sys.stderr)
     print(report.summary())
     return 0
 

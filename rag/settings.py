@@ -30,6 +30,7 @@ class Settings:
     fusion: str = "weighted"
     rrf_k: int = 10
     dense_weight: float = 0.5
+    fusion_norm: str = "zscore"
     candidates: int = 100
     # Ingest limits: a file over these is skipped with a reason.
     max_file_mb: float = 50.0           # bytes read from one file
@@ -52,4 +53,6 @@ class Settings:
 
     @property
     def chunking(self) -> dict:
-        return {"chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap}
+        # "scheme" names how chunks are cut and embedded (2: sentence units and overlap, heading embedded):
+        # an index cut another way is rebuilt.
+        return {"chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap, "scheme": 2}

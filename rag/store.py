@@ -121,19 +121,30 @@ def read_manifest(index_dir: Path) -> dict | None:
 
 def load_index(index_dir: Path, expect_model: str | None = None, verify: bool = True) -> Index:
     index_dir = Path(index_dir)
-    for attempt in range(3):
+    attempts = 0
+    while True:
         gen = current_generation(index_dir)
         if gen is None:
             raise IndexMissingError(index_dir)
         try:
             return _load_generation(index_dir, gen, expect_model, verify)
-        except FileNotFoundError as e:
-            # a writer swapped generations and removed this one while we were reading it: read CURRENT again
-            if attempt == 2:
-                raise IndexCorruptError(f"Index « {index_dir} » : {gen.name} ({Path(e.filename or gen).name}) "
-                                        f"introuvable. {_rebuild_hint(index_dir)}") from None
-            time.sleep(0.05)
-    raise AssertionError("unreachable")
+        except (FileNotFoundError, IndexCorruptError) as e:
+            # A writer may have swapped generations and removed this one while we read it: its files vanish
+            # mid-read (FileNotFoundError, a missing checksummed file, FAISS or bm25s failing to open one).
+            # Then CURRENT names another generation: read that one. If CURRENT still names this generation,
+            # the damage is real.
+            attempts += 1
+            try:
+                now = current_generation(index_dir)
+            except IndexCorruptError:
+                now = gen
+            if now is not None and now != gen and attempts < 20:
+                log.debug("génération %s remplacée pendant la lecture, lecture de %s", gen.name, now.name)
+                continue
+            if isinstance(e, IndexCorruptError):
+                raise
+            raise IndexCorruptError(f"Index « {index_dir} » : {gen.name} ({Path(e.filename or gen).name}) "
+                                    f"introuvable. {_rebuild_hint(index_dir)}") from None
 
 
 def _rebuild_hint(index_dir: Path) -> str:
@@ -141,7 +152,6 @@ def _rebuild_hint(index_dir: Path) -> str:
 
 
 def _load_generation(index_dir: Path, gen: Path, expect_model: str | None, verify: bool) -> Index:
-    import faiss
     import bm25s
 
     try:
@@ -176,7 +186,7 @@ def _load_generation(index_dir: Path, gen: Path, expect_model: str | None, verif
         # large-index mode (rag/ann.py): vectors and BM25 arrays stay on disk, mapped, not copied into RAM
         large = manifest.get("faiss") == "ann"
         vectors = ann.open_vectors(gen / "vectors.npy") if large else np.load(gen / "vectors.npy", allow_pickle=False)
-        index = faiss.read_index(str(gen / "faiss.index"))
+        index = _faiss_of(index_dir, gen, manifest, vectors, verified=verify)
         bm25 = bm25s.BM25.load(str(gen / "bm25"), load_corpus=False, mmap=large) if chunks else None
     except FileNotFoundError:
         raise
@@ -188,6 +198,26 @@ def _load_generation(index_dir: Path, gen: Path, expect_model: str | None, verif
             f"Index « {index_dir} » incohérent : {len(chunks)} passages, {vectors.shape[0]} vecteurs, "
             f"{index.ntotal} dans FAISS, {n} annoncés. {_rebuild_hint(index_dir)}")
     return Index(path=gen, manifest=manifest, chunks=chunks, vectors=vectors, faiss=index, bm25=bm25)
+
+
+def _faiss_of(index_dir: Path, gen: Path, manifest: dict, vectors: np.ndarray, verified: bool):
+    """The FAISS index of a generation. A flat index is rebuilt from vectors.npy (exact, and fast: one copy of
+    the vectors) rather than handed to FAISS's C++ file parser; an ANN graph is costly to rebuild, so it is
+    read from disk, but only once its checksum has been verified."""
+    import faiss
+
+    kind = manifest.get("faiss", "flat")
+    if kind == "flat" or (kind == "ann" and len(vectors) < ann.ANN_MIN_CHUNKS):  # "ann" below it is flat too
+        if vectors.ndim != 2:
+            raise ValueError(f"vectors.npy de forme {vectors.shape}")
+        return build_faiss(vectors, "flat")
+    path = gen / "faiss.index"
+    if not verified:
+        digest = manifest.get("checksums", {}).get("faiss.index")
+        if digest is None or _sha256(path) != digest:
+            raise IndexCorruptError(f"Index « {index_dir} » : faiss.index est altéré ou tronqué (somme de "
+                                    f"contrôle différente). {_rebuild_hint(index_dir)}")
+    return faiss.read_index(str(path))
 
 
 # ---------------------------------------------------------------- writing
