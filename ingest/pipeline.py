@@ -1,7 +1,9 @@
 """Ingest: find files → load → chunk → embed → write a new index generation, incrementally.
 
-Unchanged files (same content hash, same model and chunking) keep their chunks and vectors; new or changed
-files are parsed and embedded; deleted files are dropped. A bad file is reported with its reason and skipped.
+Unchanged files (same content hash, same model and chunking) keep their chunks, vectors and sentence vectors;
+new or changed files are parsed and embedded — their chunks, then each distinct sentence of their chunks
+(rag/sentences.py: the answerer composes from those without encoding anything at question time); deleted files
+are dropped. A bad file is reported with its reason and skipped.
 Progress goes to a callback `progress(stage, done, total)`; drawing bars is the caller's business.
 """
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 from rag.embed import canonical_model_id, load_embedder
 from rag.errors import IndexCorruptError, IndexIncompatibleError, IndexMissingError, LoaderError
 from rag.settings import Settings
+from rag.sentences import RECORD, pooled_vectors, sentence_table
 from rag.store import load_index, write_index, writer_lock
 from rag.types import Chunk
 
@@ -50,6 +53,9 @@ class IngestReport:
     chunks: int = 0
     chunks_embedded: int = 0
     tokens_embedded: int = 0
+    sentences_embedded: int = 0
+    sentence_tokens_embedded: int = 0
+    embed_seconds: float = 0.0   # chunk and sentence encoding
     seconds: float = 0.0
     rebuild_reason: str | None = None
     changed: bool = True
@@ -60,6 +66,8 @@ class IngestReport:
              f"{self.seconds:.1f} s")
         if not self.changed:
             s += " — index déjà à jour, rien à réécrire"
+        elif self.rebuild_reason:
+            s += f" — {self.rebuild_reason}"
         return s
 
 
@@ -177,6 +185,10 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
                 report.rebuild_reason = (f"lecture des documents modifiée (version {pm.get('parser_version')} → "
                                          f"{PARSER_VERSION}) : tous les fichiers sont relus")
                 previous = None
+            elif pm.get("chunk_vectors", "encoded") != settings.chunk_vectors:
+                report.rebuild_reason = (f"vecteurs de passages changés ({pm.get('chunk_vectors', 'encoded')} → "
+                                         f"{settings.chunk_vectors}) : reconstruction complète")
+                previous = None
             elif pm.get("faiss") != settings.faiss_index:
                 report.rebuild_reason = f"type d'index FAISS changé ({pm.get('faiss')} → {settings.faiss_index})"
         if report.rebuild_reason:
@@ -190,7 +202,8 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
 
         files = discover(paths, settings, report.skipped)
         max_bytes = int(settings.max_file_mb * 1024 * 1024)
-        kept: list[tuple[str, dict, list[Chunk], np.ndarray | None]] = []  # (key, file record, chunks, vectors)
+        # (key, file record, chunks, chunk vectors, previous rows) — vectors None: new, to be embedded
+        kept: list[tuple[str, dict, list[Chunk], np.ndarray | None, list[int] | None]] = []
         seen_ids: dict[str, str] = {}
         embedder = None
         to_embed: list[Chunk] = []
@@ -215,7 +228,7 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
                     report.skipped.append(Skipped(source, f"identifiant « {doc_id} » déjà utilisé par {seen_ids[doc_id]}"))
                     continue
                 seen_ids[doc_id] = source
-                kept.append((key, rec, chunks, previous.vectors[rows]))
+                kept.append((key, rec, chunks, previous.vectors[rows], rows))
                 report.files_reused += 1
                 continue
             try:
@@ -232,11 +245,11 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
             chunks = chunk_document(doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
             to_embed.extend(chunks)
             kept.append((key, {"sha256": digest, "source": source, "doc_id": doc.id, "chunks": len(chunks)},
-                         chunks, None))
+                         chunks, None, None))
             report.files_parsed += 1
 
         parse.close()  # the worker's memory is not needed while embedding
-        kept_keys = {k for k, *_ in kept}
+        kept_keys = {k[0] for k in kept}
         report.files_removed = sum(1 for k in old_files if k not in kept_keys)
         report.files_indexed = len(kept)
 
@@ -249,37 +262,97 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
 
         if embedder is None:
             embedder = load_embedder(settings.model)
-        new_vectors = embedder.encode_documents(
-            [embedding_text(c) for c in to_embed],
-            progress=lambda done, total: progress("encodage", done, total),
-            batch_size=settings.embed_batch,
-        ) if to_embed else np.zeros((0, embedder.dim), np.float32)
-        report.chunks_embedded = len(to_embed)
-        report.tokens_embedded = sum(c.n_tokens for c in to_embed)
+        t_embed = time.perf_counter()
+        new_vectors, new_recs, new_svecs = _embed_new(to_embed, embedder, settings, progress, report)
+        report.embed_seconds = time.perf_counter() - t_embed
 
         all_chunks: list[Chunk] = []
         parts: list[np.ndarray] = []
+        rec_parts: list[np.ndarray] = []
+        svec_parts: list[np.ndarray] = [new_svecs]
+        n_svecs = len(new_svecs)
+        new_row_of = np.zeros(len(to_embed), dtype=np.int64)  # position in to_embed → row in the new index
         cursor = 0
         files_manifest = {}
-        for key, rec, chunks, vecs in kept:
+        for key, rec, chunks, vecs, prev_rows in kept:
+            base = len(all_chunks)
             if vecs is None:
                 vecs = new_vectors[cursor:cursor + len(chunks)]
+                new_row_of[cursor:cursor + len(chunks)] = np.arange(base, base + len(chunks))
                 cursor += len(chunks)
+            else:  # an unchanged file keeps its sentences and their vectors, renumbered
+                r, v = _reused_sentences(previous, prev_rows, base, n_svecs)
+                rec_parts.append(r)
+                svec_parts.append(v)
+                n_svecs += len(v)
             all_chunks.extend(chunks)
             parts.append(vecs)
             files_manifest[key] = rec
+        if len(new_recs):
+            new_recs["chunk"] = new_row_of[new_recs["chunk"]]
+            rec_parts.append(new_recs)
         vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
+        records = np.concatenate(rec_parts) if rec_parts else np.zeros(0, dtype=RECORD)
+        records = records[np.argsort(records["chunk"], kind="stable")]
+        sentence_vectors = np.concatenate(svec_parts).astype(np.float32, copy=False)
         progress("écriture", 0, 1)
         write_index(index_dir, all_chunks, vectors, {
             "model": {"id": model_id, "dim": int(embedder.dim)},
             "chunking": settings.chunking,
+            "chunk_vectors": settings.chunk_vectors,
+            "n_sentences": int(len(records)),
             "faiss": settings.faiss_index,
             "parser_version": PARSER_VERSION,
             "bm25": {"analyzer": "lower+stopwords+snowball+fold", "k1": 1.5, "b": 0.75},
             "files": files_manifest,
             "n_docs": len(kept),
-        })
+        }, sentences=records, sentence_vectors=sentence_vectors)
         progress("écriture", 1, 1)
         report.chunks = len(all_chunks)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _embed_new(to_embed: list[Chunk], embedder, settings: Settings, progress: Progress,
+               report: IngestReport) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectors of the new chunks, their sentence records (chunk field = position in `to_embed`) and the
+    vectors of their distinct sentences. With settings.chunk_vectors == "pooled" the chunk vectors are not
+    encoded but derived from their sentences' (and their title's) vectors."""
+    dim = embedder.dim
+    if not to_embed:
+        return np.zeros((0, dim), np.float32), np.zeros(0, dtype=RECORD), np.zeros((0, dim), np.float32)
+    records, texts = sentence_table([c.text for c in to_embed])
+    report.chunks_embedded = len(to_embed)
+    report.sentences_embedded = len(texts)
+    report.sentence_tokens_embedded = sum(embedder.count_tokens(t) for t in texts)
+    if settings.chunk_vectors == "pooled":
+        titles = sorted({c.meta.get("title") or "" for c in to_embed} - {""})
+        svecs = embedder.encode_documents(texts + titles, batch_size=settings.embed_batch,
+                                          progress=lambda done, total: progress("encodage des phrases", done, total))
+        title_vec = dict(zip(titles, svecs[len(texts):]))
+        svecs = svecs[:len(texts)]
+        extra = np.stack([title_vec.get(c.meta.get("title") or "", np.zeros(dim, np.float32)) for c in to_embed])
+        vectors = pooled_vectors(records, svecs, len(to_embed), extra=extra)
+        report.tokens_embedded = 0
+        return vectors, records, svecs
+    vectors = embedder.encode_documents([embedding_text(c) for c in to_embed], batch_size=settings.embed_batch,
+                                        progress=lambda done, total: progress("encodage", done, total))
+    report.tokens_embedded = sum(c.n_tokens for c in to_embed)
+    svecs = embedder.encode_documents(texts, batch_size=settings.embed_batch,
+                                      progress=lambda done, total: progress("encodage des phrases", done, total))
+    return vectors, records, svecs
+
+
+def _reused_sentences(previous, prev_rows: list[int], base: int, vec_offset: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sentence records and vectors of an unchanged file's chunks, renumbered for their new rows."""
+    b = previous.sentence_bounds
+    recs = np.concatenate([np.asarray(previous.sentences[b[r]:b[r + 1]]) for r in prev_rows]) \
+        if prev_rows else np.zeros(0, dtype=RECORD)
+    recs = recs.copy()
+    if not len(recs):
+        return recs, np.zeros((0, previous.sentence_vectors.shape[1]), np.float32)
+    new_chunk = {r: base + i for i, r in enumerate(prev_rows)}
+    recs["chunk"] = [new_chunk[int(c)] for c in recs["chunk"]]
+    used, inverse = np.unique(recs["vec"], return_inverse=True)
+    recs["vec"] = inverse.reshape(-1) + vec_offset
+    return recs, np.asarray(previous.sentence_vectors[used], dtype=np.float32)
