@@ -21,6 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--chunk-tokens", type=int, default=Settings.chunk_tokens)
     p.add_argument("--chunk-overlap", type=int, default=Settings.chunk_overlap)
     p.add_argument("--ann", action="store_true", help="index FAISS approximatif (HNSW) pour les gros corpus")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADRESSE",
+                   help="lire et encoder sur un cluster Ray (ADRESSE, ex. auto ou tête:6379 ; sans ADRESSE : Ray "
+                        "local sur cette machine). Extra : pip install -e '.[scale]'")
+    p.add_argument("--ray-cpus", type=int, default=None, help="Ray local : nombre de workers (défaut : tous les cœurs)")
     p.add_argument("--rebuild", action="store_true", help="tout reconstruire, sans réutiliser l'index existant")
     p.add_argument("--wait", action="store_true", help="attendre si un autre ingest écrit déjà")
     p.add_argument("--max-file-mb", type=float, default=Settings.max_file_mb)
@@ -32,7 +36,13 @@ def main(argv: list[str] | None = None) -> int:
                         faiss_index="hnsw" if a.ann else "flat", max_file_mb=a.max_file_mb)
     bars = Bars(enabled=not a.quiet and sys.stderr.isatty() or not a.quiet)
     try:
-        report = ingest(a.paths or [DEFAULT_CORPUS], settings, progress=bars, rebuild=a.rebuild, wait_lock=a.wait)
+        if a.ray is not None:
+            from .distributed import ingest_ray
+            report = ingest_ray(a.paths or [DEFAULT_CORPUS], settings, progress=bars, rebuild=a.rebuild,
+                                wait_lock=a.wait, address=a.ray or None, num_cpus=a.ray_cpus)
+        else:
+            report = ingest(a.paths or [DEFAULT_CORPUS], settings, progress=bars, rebuild=a.rebuild,
+                            wait_lock=a.wait)
     except InnosocError as e:
         bars.close()
         print(f"Erreur : {e}", file=sys.stderr)

@@ -16,7 +16,7 @@ import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -53,9 +53,7 @@ class IngestReport:
     chunks: int = 0
     chunks_embedded: int = 0
     tokens_embedded: int = 0
-    sentences_embedded: int = 0
-    sentence_tokens_embedded: int = 0
-    embed_seconds: float = 0.0   # chunk and sentence encoding
+    sentences_embedded: int = 0  # distinct sentences encoded in this run
     seconds: float = 0.0
     rebuild_reason: str | None = None
     changed: bool = True
@@ -151,49 +149,126 @@ def read_bounded(path: Path, max_bytes: int) -> bytes:
     return data
 
 
+@dataclass
+class Pending:
+    """A new or changed file, read once and hashed: to be parsed, chunked and embedded (the "map")."""
+    real: Path
+    source: str
+    data: bytes
+    digest: str
+
+
+@dataclass
+class Encoded:
+    """What the map makes of one file: its document id, chunks and their vectors (row i = chunk i), and the
+    sentence records of its chunks (chunk and vec fields local to this file) with their vectors. A map that does
+    not encode sentences leaves them None: the assembly encodes them then."""
+    doc_id: str
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    sentences: np.ndarray | None = None
+    sentence_vectors: np.ndarray | None = None
+
+
+# A map takes (slot, Pending) pairs, lazily (reading and hashing go on while it consumes them), and returns
+# {slot: Encoded, or the reason the file was skipped}. ingest_serial uses map_serial; ingest/distributed.py
+# runs the same per-file functions (parse_and_chunk, embed_chunks) as Ray tasks.
+MapFiles = Callable[[Iterator[tuple[int, Pending]], Settings, Progress], dict[int, "Encoded | str"]]
+
+
+def parse_and_chunk(parse: Parser, embedder, item: Pending, settings: Settings) -> tuple[str, list[Chunk]]:
+    """Parse one file (raises LoaderError) and cut it into chunks sized in the embedder's tokens."""
+    doc = parse(item.real, item.source, item.data)
+    return doc.id, chunk_document(doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
+
+
+def embed_chunks(embedder, chunks: list[Chunk], settings: Settings,
+                 progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """The one place chunks are encoded at ingest, in the serial run and in each distributed worker alike."""
+    if not chunks:
+        return np.zeros((0, embedder.dim), np.float32)
+    return embedder.encode_documents([embedding_text(c) for c in chunks], progress=progress,
+                                     batch_size=settings.embed_batch)
+
+
+def map_serial(pending: Iterator[tuple[int, Pending]], settings: Settings, progress: Progress) -> dict:
+    """Parse every file (in an isolated worker process), then encode all new chunks in one batched pass."""
+    out: dict[int, Encoded | str] = {}
+    parsed: list[tuple[int, str, list[Chunk]]] = []
+    embedder = None
+    with Parser(settings) as parse:
+        for slot, item in pending:
+            if embedder is None:
+                embedder = load_embedder(settings.model)
+            try:
+                doc_id, chunks = parse_and_chunk(parse, embedder, item, settings)
+            except LoaderError as e:
+                out[slot] = e.reason
+                continue
+            parsed.append((slot, doc_id, chunks))
+    # the parser's worker process is gone: its memory is not needed while encoding
+    if not parsed:
+        return out
+    vectors, recs, svecs = embed_new(embedder, [c for _, _, chunks in parsed for c in chunks], settings, progress)
+    cursor = 0
+    for slot, doc_id, chunks in parsed:
+        r, v = file_sentences(recs, svecs, cursor, len(chunks))
+        out[slot] = Encoded(doc_id, chunks, vectors[cursor:cursor + len(chunks)], r, v)
+        cursor += len(chunks)
+    return out
+
+
+def embed_sentences(embedder, chunks: list[Chunk], settings: Settings, progress: Progress,
+                    extra: list[str] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sentence records of `chunks` (chunk field = position in the list), the vectors of their distinct
+    sentences, and the vectors of `extra` texts encoded in the same pass."""
+    records, texts = sentence_table([c.text for c in chunks])
+    vecs = embedder.encode_documents(texts + list(extra), batch_size=settings.embed_batch,
+                                     progress=lambda done, total: progress("encodage des phrases", done, total)) \
+        if texts or extra else np.zeros((0, embedder.dim), np.float32)
+    return records, vecs[:len(texts)], vecs[len(texts):]
+
+
+def embed_new(embedder, chunks: list[Chunk], settings: Settings,
+              progress: Progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chunk vectors, sentence records and sentence vectors of new chunks. With settings.chunk_vectors ==
+    "pooled" the chunk vectors are not encoded but derived from their sentences' and their title's vectors."""
+    if settings.chunk_vectors == "pooled":
+        titles = sorted({c.meta.get("title") or "" for c in chunks} - {""})
+        records, svecs, tvecs = embed_sentences(embedder, chunks, settings, progress, extra=titles)
+        title_vec = dict(zip(titles, tvecs))
+        zero = np.zeros(embedder.dim, np.float32)
+        extra = np.stack([title_vec.get(c.meta.get("title") or "", zero) for c in chunks]) if chunks else None
+        return pooled_vectors(records, svecs, len(chunks), extra=extra), records, svecs
+    vectors = embed_chunks(embedder, chunks, settings, progress=lambda done, total: progress("encodage", done, total))
+    records, svecs, _ = embed_sentences(embedder, chunks, settings, progress)
+    return vectors, records, svecs
+
+
+def file_sentences(records: np.ndarray, svecs: np.ndarray, start: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The records of chunks start..start+n-1 renumbered from 0, with only the sentence vectors they use."""
+    lo, hi = np.searchsorted(records["chunk"], [start, start + n])
+    recs = np.array(records[lo:hi], copy=True)
+    if not len(recs):
+        return recs, np.zeros((0, svecs.shape[1]), np.float32)
+    recs["chunk"] -= start
+    used, inverse = np.unique(recs["vec"], return_inverse=True)
+    recs["vec"] = inverse.reshape(-1)
+    return recs, np.asarray(svecs[used], dtype=np.float32)
+
+
 def ingest(paths: list[Path], settings: Settings, progress: Progress | None = None,
-           rebuild: bool = False, wait_lock: bool = False) -> IngestReport:
+           rebuild: bool = False, wait_lock: bool = False, map_files: MapFiles | None = None) -> IngestReport:
+    """Bring the index of `paths` up to date. `map_files` does the parse+embed work (default: this process)."""
     t0 = time.perf_counter()
     index_dir = Path(settings.index_dir)
     report = IngestReport(index_dir=str(index_dir))
     model_id = canonical_model_id(settings.model)
     progress = progress or (lambda stage, done, total: None)
+    map_files = map_files or map_serial
 
-    # Parser: each file parsed in a worker process with time and memory limits (settings.isolate).
-    with writer_lock(index_dir, wait=wait_lock), Parser(settings) as parse:
-        previous = None
-        if not rebuild:
-            try:
-                previous = load_index(index_dir)
-            except IndexMissingError:
-                previous = None
-            except (IndexCorruptError, IndexIncompatibleError) as e:
-                report.rebuild_reason = f"index précédent inutilisable, reconstruction complète ({e})"
-                log.warning(report.rebuild_reason)
-        else:
-            report.rebuild_reason = "reconstruction demandée"
-        if previous is not None:
-            pm = previous.manifest
-            if pm["model"]["id"] != model_id:
-                report.rebuild_reason = (f"modèle changé ({pm['model']['id']} → {model_id}) : "
-                                         f"reconstruction complète")
-                previous = None
-            elif pm.get("chunking") != settings.chunking:
-                report.rebuild_reason = f"découpage changé ({pm.get('chunking')} → {settings.chunking}) : reconstruction complète"
-                previous = None
-            elif pm.get("parser_version") != PARSER_VERSION:
-                report.rebuild_reason = (f"lecture des documents modifiée (version {pm.get('parser_version')} → "
-                                         f"{PARSER_VERSION}) : tous les fichiers sont relus")
-                previous = None
-            elif pm.get("chunk_vectors", "encoded") != settings.chunk_vectors:
-                report.rebuild_reason = (f"vecteurs de passages changés ({pm.get('chunk_vectors', 'encoded')} → "
-                                         f"{settings.chunk_vectors}) : reconstruction complète")
-                previous = None
-            elif pm.get("faiss") != settings.faiss_index:
-                report.rebuild_reason = f"type d'index FAISS changé ({pm.get('faiss')} → {settings.faiss_index})"
-        if report.rebuild_reason:
-            log.info(report.rebuild_reason)
-
+    with writer_lock(index_dir, wait=wait_lock):
+        previous = _previous_index(index_dir, settings, model_id, rebuild, report)
         old_files: dict[str, dict] = previous.manifest.get("files", {}) if previous else {}
         old_rows: dict[str, list[int]] = {}
         if previous is not None:
@@ -202,56 +277,72 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
 
         files = discover(paths, settings, report.skipped)
         max_bytes = int(settings.max_file_mb * 1024 * 1024)
-        # (key, file record, chunks, chunk vectors, previous rows) — vectors None: new, to be embedded
-        kept: list[tuple[str, dict, list[Chunk], np.ndarray | None, list[int] | None]] = []
-        seen_ids: dict[str, str] = {}
-        embedder = None
-        to_embed: list[Chunk] = []
-        for n, (real, source) in enumerate(files, start=1):
-            progress("lecture", n, len(files))
-            key = str(real)
-            try:
-                data = read_bounded(real, max_bytes)
-            except LoaderError as e:
-                report.skipped.append(Skipped(source, e.reason))
-                continue
-            except OSError as e:
-                report.skipped.append(Skipped(source, f"lecture impossible ({e.strerror or e})"))
-                continue
-            digest = hashlib.sha256(data).hexdigest()
-            rec = old_files.get(key)
-            if previous is not None and rec and rec["sha256"] == digest and rec["source"] in old_rows:
-                rows = old_rows[rec["source"]]
-                chunks = [previous.chunks[i] for i in rows]
-                doc_id = rec["doc_id"]
-                if doc_id in seen_ids:
-                    report.skipped.append(Skipped(source, f"identifiant « {doc_id} » déjà utilisé par {seen_ids[doc_id]}"))
-                    continue
-                seen_ids[doc_id] = source
-                kept.append((key, rec, chunks, previous.vectors[rows], rows))
-                report.files_reused += 1
-                continue
-            try:
-                doc = parse(real, source, data)
-            except LoaderError as e:
-                report.skipped.append(Skipped(source, e.reason))
-                continue
-            if doc.id in seen_ids:
-                report.skipped.append(Skipped(source, f"identifiant « {doc.id} » déjà utilisé par {seen_ids[doc.id]}"))
-                continue
-            seen_ids[doc.id] = source
-            if embedder is None:
-                embedder = load_embedder(settings.model)
-            chunks = chunk_document(doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
-            to_embed.extend(chunks)
-            kept.append((key, {"sha256": digest, "source": source, "doc_id": doc.id, "chunks": len(chunks)},
-                         chunks, None, None))
-            report.files_parsed += 1
+        # One slot per file, in file order: (key, source, what became of it). The map fills in the pending
+        # ones; the slots are then assembled in order, so that serial and distributed runs give the same index.
+        slots: list[tuple[str, str, object]] = []
 
-        parse.close()  # the worker's memory is not needed while embedding
-        kept_keys = {k[0] for k in kept}
+        def scan() -> Iterator[tuple[int, Pending]]:
+            for n, (real, source) in enumerate(files, start=1):
+                progress("lecture", n, len(files))
+                key = str(real)
+                try:
+                    data = read_bounded(real, max_bytes)
+                except LoaderError as e:
+                    slots.append((key, source, Skipped(source, e.reason)))
+                    continue
+                except OSError as e:
+                    slots.append((key, source, Skipped(source, f"lecture impossible ({e.strerror or e})")))
+                    continue
+                digest = hashlib.sha256(data).hexdigest()
+                rec = old_files.get(key)
+                if previous is not None and rec and rec["sha256"] == digest and rec["source"] in old_rows:
+                    rows = old_rows[rec["source"]]
+                    # the file's chunks are contiguous rows of the previous index, and so are their sentences
+                    srecs, svecs = file_sentences(previous.sentences, previous.sentence_vectors, rows[0], len(rows)) \
+                        if rows == list(range(rows[0], rows[0] + len(rows))) else _scattered(previous, rows)
+                    slots.append((key, source, (rec, [previous.chunks[i] for i in rows], previous.vectors[rows],
+                                                srecs, svecs)))
+                    continue
+                slots.append((key, source, digest))
+                yield len(slots) - 1, Pending(real, source, data, digest)
+
+        mapped = map_files(scan(), settings, progress)
+
+        # (key, file record, chunks, chunk vectors, sentence records, sentence vectors, encoded in this run)
+        kept: list[tuple[str, dict, list[Chunk], np.ndarray, np.ndarray | None, np.ndarray | None, bool]] = []
+        seen_ids: dict[str, str] = {}
+        to_embed: list[Chunk] = []
+        for slot, (key, source, what) in enumerate(slots):
+            if isinstance(what, Skipped):
+                report.skipped.append(what)
+                continue
+            if isinstance(what, tuple):  # unchanged file: chunks and vectors reused
+                rec, chunks, vecs, srecs, svecs = what
+                doc_id, fresh = rec["doc_id"], False
+            else:
+                result = mapped[slot]
+                if isinstance(result, str):
+                    report.skipped.append(Skipped(source, result))
+                    continue
+                doc_id, chunks, vecs, fresh = result.doc_id, result.chunks, result.vectors, True
+                srecs, svecs = result.sentences, result.sentence_vectors
+                rec = {"sha256": what, "source": source, "doc_id": doc_id, "chunks": len(chunks)}
+            if doc_id in seen_ids:
+                report.skipped.append(Skipped(source, f"identifiant « {doc_id} » déjà utilisé par {seen_ids[doc_id]}"))
+                continue
+            seen_ids[doc_id] = source
+            kept.append((key, rec, chunks, vecs, srecs, svecs, fresh))
+            if fresh:
+                report.files_parsed += 1
+                to_embed.extend(chunks)
+            else:
+                report.files_reused += 1
+
+        kept_keys = {k for k, *_ in kept}
         report.files_removed = sum(1 for k in old_files if k not in kept_keys)
         report.files_indexed = len(kept)
+        report.chunks_embedded = len(to_embed)
+        report.tokens_embedded = sum(c.n_tokens for c in to_embed) if settings.chunk_vectors != "pooled" else 0
 
         if (previous is not None and not report.rebuild_reason and not to_embed and report.files_removed == 0
                 and len(kept) == len(old_files)):
@@ -260,51 +351,24 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
             report.seconds = time.perf_counter() - t0
             return report
 
-        if embedder is None:
-            embedder = load_embedder(settings.model)
-        t_embed = time.perf_counter()
-        new_vectors, new_recs, new_svecs = _embed_new(to_embed, embedder, settings, progress, report)
-        report.embed_seconds = time.perf_counter() - t_embed
-
-        all_chunks: list[Chunk] = []
-        parts: list[np.ndarray] = []
-        rec_parts: list[np.ndarray] = []
-        svec_parts: list[np.ndarray] = [new_svecs]
-        n_svecs = len(new_svecs)
-        new_row_of = np.zeros(len(to_embed), dtype=np.int64)  # position in to_embed → row in the new index
-        cursor = 0
-        files_manifest = {}
-        for key, rec, chunks, vecs, prev_rows in kept:
-            base = len(all_chunks)
-            if vecs is None:
-                vecs = new_vectors[cursor:cursor + len(chunks)]
-                new_row_of[cursor:cursor + len(chunks)] = np.arange(base, base + len(chunks))
-                cursor += len(chunks)
-            else:  # an unchanged file keeps its sentences and their vectors, renumbered
-                r, v = _reused_sentences(previous, prev_rows, base, n_svecs)
-                rec_parts.append(r)
-                svec_parts.append(v)
-                n_svecs += len(v)
-            all_chunks.extend(chunks)
-            parts.append(vecs)
-            files_manifest[key] = rec
-        if len(new_recs):
-            new_recs["chunk"] = new_row_of[new_recs["chunk"]]
-            rec_parts.append(new_recs)
-        vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
-        records = np.concatenate(rec_parts) if rec_parts else np.zeros(0, dtype=RECORD)
-        records = records[np.argsort(records["chunk"], kind="stable")]
-        sentence_vectors = np.concatenate(svec_parts).astype(np.float32, copy=False)
+        all_chunks = [c for _, _, chunks, *_ in kept for c in chunks]
+        if kept:
+            vectors = np.concatenate([k[3] for k in kept])
+            dim = vectors.shape[1]
+        else:
+            dim = previous.manifest["model"]["dim"] if previous else load_embedder(settings.model).dim
+            vectors = np.zeros((0, dim), np.float32)
+        records, sentence_vectors = _assemble_sentences(kept, dim, settings, progress, report)
         progress("écriture", 0, 1)
         write_index(index_dir, all_chunks, vectors, {
-            "model": {"id": model_id, "dim": int(embedder.dim)},
+            "model": {"id": model_id, "dim": int(dim)},
             "chunking": settings.chunking,
             "chunk_vectors": settings.chunk_vectors,
             "n_sentences": int(len(records)),
             "faiss": settings.faiss_index,
             "parser_version": PARSER_VERSION,
             "bm25": {"analyzer": "lower+stopwords+snowball+fold", "k1": 1.5, "b": 0.75},
-            "files": files_manifest,
+            "files": {k[0]: k[1] for k in kept},
             "n_docs": len(kept),
         }, sentences=records, sentence_vectors=sentence_vectors)
         progress("écriture", 1, 1)
@@ -313,46 +377,82 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
     return report
 
 
-def _embed_new(to_embed: list[Chunk], embedder, settings: Settings, progress: Progress,
-               report: IngestReport) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vectors of the new chunks, their sentence records (chunk field = position in `to_embed`) and the
-    vectors of their distinct sentences. With settings.chunk_vectors == "pooled" the chunk vectors are not
-    encoded but derived from their sentences' (and their title's) vectors."""
-    dim = embedder.dim
-    if not to_embed:
-        return np.zeros((0, dim), np.float32), np.zeros(0, dtype=RECORD), np.zeros((0, dim), np.float32)
-    records, texts = sentence_table([c.text for c in to_embed])
-    report.chunks_embedded = len(to_embed)
-    report.sentences_embedded = len(texts)
-    report.sentence_tokens_embedded = sum(embedder.count_tokens(t) for t in texts)
-    if settings.chunk_vectors == "pooled":
-        titles = sorted({c.meta.get("title") or "" for c in to_embed} - {""})
-        svecs = embedder.encode_documents(texts + titles, batch_size=settings.embed_batch,
-                                          progress=lambda done, total: progress("encodage des phrases", done, total))
-        title_vec = dict(zip(titles, svecs[len(texts):]))
-        svecs = svecs[:len(texts)]
-        extra = np.stack([title_vec.get(c.meta.get("title") or "", np.zeros(dim, np.float32)) for c in to_embed])
-        vectors = pooled_vectors(records, svecs, len(to_embed), extra=extra)
-        report.tokens_embedded = 0
-        return vectors, records, svecs
-    vectors = embedder.encode_documents([embedding_text(c) for c in to_embed], batch_size=settings.embed_batch,
-                                        progress=lambda done, total: progress("encodage", done, total))
-    report.tokens_embedded = sum(c.n_tokens for c in to_embed)
-    svecs = embedder.encode_documents(texts, batch_size=settings.embed_batch,
-                                      progress=lambda done, total: progress("encodage des phrases", done, total))
-    return vectors, records, svecs
+def _assemble_sentences(kept, dim: int, settings: Settings, progress: Progress,
+                        report: IngestReport) -> tuple[np.ndarray, np.ndarray]:
+    """The index's sentence table: each file's records shifted to its chunk rows and vector rows. Files mapped
+    without their sentences (a map that only encodes chunks) get them encoded here, in one pass."""
+    missing = [c for k in kept if k[4] is None for c in k[2]]
+    fill_recs = fill_vecs = None
+    if missing:
+        embedder = load_embedder(settings.model)
+        fill_recs, fill_vecs, _ = embed_sentences(embedder, missing, settings, progress)
+    rec_parts, vec_parts = [], []
+    row = nvec = cursor = 0
+    for k in kept:
+        chunks, srecs, svecs = k[2], k[4], k[5]
+        if srecs is None:
+            srecs, svecs = file_sentences(fill_recs, fill_vecs, cursor, len(chunks))
+            cursor += len(chunks)
+        srecs = np.array(srecs, copy=True)
+        srecs["chunk"] += row
+        srecs["vec"] += nvec
+        rec_parts.append(srecs)
+        vec_parts.append(np.asarray(svecs, dtype=np.float32))
+        row += len(chunks)
+        nvec += len(svecs)
+    records = np.concatenate(rec_parts) if rec_parts else np.zeros(0, dtype=RECORD)
+    vecs = np.concatenate(vec_parts) if vec_parts else np.zeros((0, dim), np.float32)
+    report.sentences_embedded = len(fill_vecs) if fill_vecs is not None else 0
+    report.sentences_embedded += sum(len(k[5]) for k in kept if k[6] and k[5] is not None)
+    return records, vecs
 
 
-def _reused_sentences(previous, prev_rows: list[int], base: int, vec_offset: int) -> tuple[np.ndarray, np.ndarray]:
-    """The sentence records and vectors of an unchanged file's chunks, renumbered for their new rows."""
+def _scattered(previous, rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Sentence records and vectors of chunks at arbitrary rows of the previous index, renumbered from 0."""
     b = previous.sentence_bounds
-    recs = np.concatenate([np.asarray(previous.sentences[b[r]:b[r + 1]]) for r in prev_rows]) \
-        if prev_rows else np.zeros(0, dtype=RECORD)
-    recs = recs.copy()
+    recs = np.concatenate([np.array(previous.sentences[b[r]:b[r + 1]], copy=True) for r in rows]) \
+        if rows else np.zeros(0, dtype=RECORD)
     if not len(recs):
         return recs, np.zeros((0, previous.sentence_vectors.shape[1]), np.float32)
-    new_chunk = {r: base + i for i, r in enumerate(prev_rows)}
-    recs["chunk"] = [new_chunk[int(c)] for c in recs["chunk"]]
+    new = {r: i for i, r in enumerate(rows)}
+    recs["chunk"] = [new[int(c)] for c in recs["chunk"]]
     used, inverse = np.unique(recs["vec"], return_inverse=True)
-    recs["vec"] = inverse.reshape(-1) + vec_offset
+    recs["vec"] = inverse.reshape(-1)
     return recs, np.asarray(previous.sentence_vectors[used], dtype=np.float32)
+
+
+def _previous_index(index_dir: Path, settings: Settings, model_id: str, rebuild: bool, report: IngestReport):
+    """The current index if its chunks and vectors may be reused, else None (with the reason in the report)."""
+    previous = None
+    if not rebuild:
+        try:
+            previous = load_index(index_dir)
+        except IndexMissingError:
+            previous = None
+        except (IndexCorruptError, IndexIncompatibleError) as e:
+            report.rebuild_reason = f"index précédent inutilisable, reconstruction complète ({e})"
+            log.warning(report.rebuild_reason)
+    else:
+        report.rebuild_reason = "reconstruction demandée"
+    if previous is not None:
+        pm = previous.manifest
+        if pm["model"]["id"] != model_id:
+            report.rebuild_reason = (f"modèle changé ({pm['model']['id']} → {model_id}) : "
+                                     f"reconstruction complète")
+            previous = None
+        elif pm.get("chunking") != settings.chunking:
+            report.rebuild_reason = f"découpage changé ({pm.get('chunking')} → {settings.chunking}) : reconstruction complète"
+            previous = None
+        elif pm.get("parser_version") != PARSER_VERSION:
+            report.rebuild_reason = (f"lecture des documents modifiée (version {pm.get('parser_version')} → "
+                                     f"{PARSER_VERSION}) : tous les fichiers sont relus")
+            previous = None
+        elif pm.get("chunk_vectors", "encoded") != settings.chunk_vectors:
+            report.rebuild_reason = (f"vecteurs de passages changés ({pm.get('chunk_vectors', 'encoded')} → "
+                                     f"{settings.chunk_vectors}) : reconstruction complète")
+            previous = None
+        elif pm.get("faiss") != settings.faiss_index:
+            report.rebuild_reason = f"type d'index FAISS changé ({pm.get('faiss')} → {settings.faiss_index})"
+    if report.rebuild_reason:
+        log.info(report.rebuild_reason)
+    return previous
