@@ -28,12 +28,20 @@ from .types import Chunk, Hit
 _DEF_LEADS = (r"qu['’ ]?est[- ]ce (?:que|qu['’ ]?)|qu['’]est[- ]ce que c['’]est (?:que|qu['’ ]?)|c['’]est quoi|"
               r"que (?:veut dire|signifie)|comment (?:d[ée]finir|d[ée]finit-on)|d[ée]finition (?:de |du |des |d['’])|"
               r"d[ée]finis(?:sez)?|what(?: exactly)? (?:is|are)|what['’]s|define|what does|"
-              r"qu[ée] (?:es|son|significa|quiere decir)|o que (?:é|e|são|sao|significa)|que é")
+              r"qu[ée] (?:es|son|significa|quiere decir)|o que (?:é|e|são|sao|significa)|que é|"
+              r"qu['’]entend-on par|qu['’]appelle-t-on|que fait|que font|qui (?:est|était|sont|étaient)|"
+              r"who (?:is|was|are|were)|what is meant by|quem (?:é|e|foi|são)|qui[ée]n (?:es|fue|era)|"
+              r"qu[ée] hace")
 _DEFINITION = re.compile(rf"^\s*[¿¡]?\s*(?:{_DEF_LEADS})(?:\s+|(?<=['’]))(?P<s>.+?)\s*(?:exactement|exactly|,? au juste)?\s*[?？!.]*\s*$",
                          re.I)
-_DEF_TAIL = re.compile(r"^\s*(?P<s>[^?]{2,80}?)\s*,?\s*c['’]est quoi\s*[?？]*\s*$", re.I)
+_DEF_TAIL = re.compile(r"^\s*(?P<s>[^?,]{2,80}?)\s*,?\s*(?:c['’]est quoi|qu['’]est-ce que c['’]est)"
+                      r"(?:\s+[^?]{0,40})?\s*[?？]*\s*$", re.I)
+# words after the subject that are not part of it: « …, concrètement ? », "… do?", « … en France ? »
+_SUBJECT_TAIL = re.compile(r"(?:\s*,.*|\s+(?:et|and|y|e)\s+(?:comment|pourquoi|quels?|quelles?|qui|que|quoi|où|how|why|"
+                           r"what|who|which|c[óo]mo|por qu[ée]|qu[ée]|qual|quais|quem)\b.*|\s+(?:exactement|concr[èe]tement|au juste|exactly|do|mean|stand for))$", re.I)
+_PLACE_TAIL = re.compile(r"\s+(?:en|au|aux|dans|selon|pour|in|según|segun|na|no|nos|nas|au sens)\s.*$", re.I)
 _ARTICLE = re.compile(r"^(?:l['’]\s*|le |la |les |un |une |des |du |de la |de l['’]|d['’]|the |an? |el |los |las |"
-                      r"lo |o |os |as |um |uma )", re.I)
+                      r"lo |o |os |as |um |uma |una |unos |unas |uns |umas )", re.I)
 _TRAIL = re.compile(r"\s+(?:en (?:france|économie|economie)|dans (?:l['’]|le |la )\w+)$", re.I)
 
 _COMPARE = [
@@ -46,6 +54,11 @@ _COMPARE = [
                re.I),
     re.compile(r"^\s*(?P<a>[^,?]{2,50}?)\s+(?:et|and|y|e)\s+(?P<b>[^,?]{2,50}?)\s*:\s*(?:quelles? |what |which )?"
                r"(?:diff[ée]rences?|differences?)\s*[?？]*\s*$", re.I),
+    re.compile(r"^\s*(?P<a>[^,?:]{2,50}?)\s+(?:ou|et|or|and|o|y|e)\s+(?P<b>[^,?:]{2,50}?)\s*:\s*[^:]*"
+               r"(?:distingu|diff[ée]ren|m[êe]me chose|compar|same thing)", re.I),
+    re.compile(r"(?:en quoi|how (?:does|do|is|are))\s+(?P<a>.+?)\s+(?:diff[èe]re\w*|se distingue\w*|"
+               r"se diff[ée]rencie\w*|differs?|different)(?:-t-(?:il|elle|ils|elles))?\s+(?:de la |du |des |de l['’]|"
+               r"d['’]|de |from the |from )(?P<b>.+?)\s*[?？.!]*\s*$", re.I),
     re.compile(r"^\s*(?:plut[ôo]t\s+)?(?P<a>[^,?]{2,40}?)\s+ou\s+(?P<b>[^,?]{2,40}?)\s*[?？]\s*$", re.I),
 ]
 # « A ou B ? » is a comparison only when A is a name, not the start of another question
@@ -61,7 +74,7 @@ _DEFINING = re.compile(
     r"se définit|se définissent|signifie|renvoie|regroupe|rassemble|réunit|constitue|consiste|naît|nait|né|née|"
     r"créé|créée|créés|fondé|fondée|installé|installée|basé|basée|situé|située|implanté|implantée|présenté|"
     r"présentée|lancé|lancée|apparu|apparue|is|are|was|were|refers|means|es|son|fue|significa|designa|"
-    r"é|são|foi)\b|:)", re.I)
+    r"é|são|foi)\b|:|,\s+(?:[\w'’-]+\s+){0,4}?(?:de|du|des|d['’]|à|au|aux|en|of|at)\b)", re.I)
 # Sentences that lean on the one before them.
 _LEANS = re.compile(r"^(?:il|elle|ils|elles|ce|cet|cette|ces|cela|ça|celle|celui|ceux|mais|ainsi|pourtant|"
                     r"cependant|en effet|par ailleurs|de plus|elle-même|it|they|this|these|those|but|however|"
@@ -103,8 +116,10 @@ class Composed:
 
 
 def clean_subject(s: str) -> str:
-    s = s.strip().strip("«»\"'“”").strip()
+    s = re.sub(r"[«»“”\"]", " ", s)
+    s = " ".join(s.split()).strip("'")
     s = re.sub(r"\s*[?？!.]+\s*$", "", s)
+    s = _SUBJECT_TAIL.sub("", s)
     for _ in range(2):
         s = _ARTICLE.sub("", s).strip()
     return s.strip(" ,;:«»\"'")
@@ -116,9 +131,20 @@ def definition_subject(question: str) -> str | None:
     if not m:
         return None
     s = clean_subject(m.group("s"))
+    if s and len(s.split()) > 8:
+        s = clean_subject(_PLACE_TAIL.sub("", s))
     if not s or len(s.split()) > 8:
         return None
     return s
+
+
+def subject_forms(subject: str) -> list[str]:
+    """The subject as asked, then without a trailing place or frame (« X en France », « X au sens de la loi »)."""
+    out = [subject]
+    short = clean_subject(_PLACE_TAIL.sub("", subject))
+    if short and short != subject:
+        out.append(short)
+    return out
 
 
 def comparison_sides(question: str) -> list[str] | None:
@@ -310,11 +336,13 @@ class Composer:
     # -- the three compositions -----------------------------------------------------------------------
     def definition(self, subject: str, cands: list[Sent], qvec: np.ndarray) -> list[Sent] | None:
         """The lead span for a definition question, or None when nothing in the corpus defines the subject."""
-        for doc_id, kind in self.named_docs(subject):
-            span = self.opening_span(doc_id)
-            if span and (kind == "title" or defines(span[0].text, subject)):
-                return span
-        defs = sorted(self.defining_sentences(subject, qvec), key=lambda s: -s.sim)
+        forms = subject_forms(subject)
+        for form in forms:
+            for doc_id, kind in self.named_docs(form):
+                span = self.opening_span(doc_id)
+                if span and (kind == "title" or defines(span[0].text, form)):
+                    return span
+        defs = sorted((d for form in forms for d in self.defining_sentences(form, qvec)), key=lambda s: -s.sim)
         if defs and defs[0].sim >= max((c.sim for c in cands), default=0.0) - 2 * self.relevance["margin"]:
             best = defs[0]
             return self.span_around(best, self.sentences_of(best.row), max_sents=3)
