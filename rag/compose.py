@@ -69,17 +69,25 @@ _COMPARE_LEAD = re.compile(r"^(?:quelle est la |quelles sont les |what is the |w
                            r"qual (?:é|e) a |la |les |the |a |as )", re.I)
 
 # Words after a subject that make a sentence define it: « X est… », « X, créé en… », "X is…".
-_DEFINING = re.compile(
+_DEFINING = re.compile(fold(
     r"^\s*(?:\([^)]{0,120}\)\s*)?,?\s*(?:(?:qui |c['’]est |ce sont )?(?:est|sont|était|étaient|désigne\w*|"
     r"se définit|se définissent|signifie|renvoie|regroupe|rassemble|réunit|constitue|consiste|naît|nait|né|née|"
     r"créé|créée|créés|fondé|fondée|installé|installée|basé|basée|situé|située|implanté|implantée|présenté|"
     r"présentée|lancé|lancée|apparu|apparue|is|are|was|were|refers|means|es|son|fue|significa|designa|"
-    r"é|são|foi)\b|:|,\s+(?:[\w'’-]+\s+){0,4}?(?:de|du|des|d['’]|à|au|aux|en|of|at)\b)", re.I)
+    r"é|são|foi)\b|:|,\s+(?:[\w'’-]+\s+){0,4}?(?:de|du|des|d['’]|à|au|aux|en|of|at)\b)"), re.I)  # matched against folded text
 # Sentences that lean on the one before them.
 _LEANS = re.compile(r"^(?:il|elle|ils|elles|ce|cet|cette|ces|cela|ça|celle|celui|ceux|mais|ainsi|pourtant|"
                     r"cependant|en effet|par ailleurs|de plus|elle-même|it|they|this|these|those|but|however|"
                     r"ella|ellos|esto|eso|pero|ele|ela|eles|isso|mas)\b", re.I)
 _EXAMPLE = re.compile(r"\b(?:par exemple|exemple|for example|for instance|por ejemplo|por exemplo|à l'image de)\b", re.I)
+# Questions about limits and debates, and the sections and sentences that discuss them.
+_CRITIQUE_Q = re.compile(r"\b(?:limites?|critiques?|reproch\w*|d[ée]bats?|risques?|inconv[ée]nients?|d[ée]rives?|"
+                         r"tensions?|controvers\w*|r[ée]ticences?|faiblesses?|limits?|limitations?|criticisms?|"
+                         r"critiques?|drawbacks?|risks?|limitaciones|cr[íi]ticas?|riesgos?|limita[çc][õo]es|"
+                         r"cr[íi]ticas?)\b", re.I)
+_CRITIQUE_S = re.compile(r"\b(?:limites?|critiqu\w*|d[ée]bat\w*|discut[ée]\w*|risques?|d[ée]nonc\w*|reproch\w*|"
+                         r"d[ée]rives?|tensions?|controvers\w*|fragilit\w*|ambigu\w*|se demander|questionn\w*|"
+                         r"d[ée]pendance|insuffis\w*|criticism\w*|critics?|limits?)\b", re.I)
 _SKIP_START = ("Voir aussi", "Résumé (", "Resumen (", "Resumo (", "Riassunto (")
 
 SPAN_MAX = 4
@@ -107,7 +115,9 @@ class Sent:
 
     @property
     def eligible(self) -> bool:
-        return not self.about and 5 <= self.n_words <= 90 and not self.text.startswith(_SKIP_START)
+        # a question in a passage asks, it does not answer
+        return (not self.about and 5 <= self.n_words <= 90 and not self.text.startswith(_SKIP_START)
+                and not self.text.rstrip().endswith(("?", "？")))
 
 
 @dataclass
@@ -207,9 +217,10 @@ class Composer:
                             bool(r["about"]), int(r["vec"]), hit))
         return out
 
-    def score(self, sents: list[Sent], qvec: np.ndarray, terms: set[str]) -> None:
+    def score(self, sents: list[Sent], qvec: np.ndarray, terms: set[str], critique: bool = False) -> None:
         if not sents:
             return
+        heading: dict[int, float] = {}
         vecs = np.asarray(self.index.sentence_vectors[[s.vec for s in sents]])
         sims = vecs @ qvec
         for s, sim in zip(sents, sims):
@@ -217,13 +228,23 @@ class Composer:
             overlap = 0.0
             if terms:
                 overlap = len(terms & set(analyze(s.text, s.chunk.meta.get("language")))) / len(terms)
+            if s.row not in heading:
+                sec = s.chunk.section or ""
+                h = set(analyze(sec, s.chunk.meta.get("language"))) if sec else set()
+                heading[s.row] = (len(terms & h) / len(terms) if terms else 0.0) + \
+                    (1.25 if critique and _CRITIQUE_S.search(sec) else 0.0)
             rank = s.hit.rank if s.hit else 3
-            # a small prior for better-ranked passages and for sentences that open a passage
-            s.score = s.sim + 0.08 * overlap - 0.01 * (rank - 1) - 0.002 * min(s.pos, 5)
+            # a small prior for better-ranked passages and for sentences that open a passage; a section whose
+            # heading names the question's terms (or, for a question on limits, a debate) holds the answer
+            s.score = s.sim + 0.08 * overlap - 0.01 * (rank - 1) - 0.002 * min(s.pos, 5) + 0.04 * heading[s.row]
+            if critique and _CRITIQUE_S.search(s.text):
+                s.score += 0.03
 
-    def candidates(self, hits: list[Hit], qvec: np.ndarray, query: str) -> list[Sent]:
+    def candidates(self, hits: list[Hit], qvec: np.ndarray, query: str, question: str | None = None) -> list[Sent]:
         out: list[Sent] = []
         seen: set[int] = set()
+        terms = set(analyze_query(query))
+        critique = bool(_CRITIQUE_Q.search(question or query))
         for h in hits:
             for c in (h.passages or [h.chunk]):
                 row = self.row_of.get(c.chunk_id)
@@ -231,8 +252,31 @@ class Composer:
                     continue
                 seen.add(row)
                 out.extend(self.sentences_of(row, h))
-        self.score(out, qvec, set(analyze_query(query)))
+        # the sections of the best resources whose heading names what is asked (« Débats » for a question on
+        # limits) are read too, even when their passage was not retrieved
+        for h in hits[:3]:
+            for row in self.rows_of_doc(h.chunk.doc_id):
+                if row in seen:
+                    continue
+                sec = self.index.chunks[row].section or ""
+                if sec and ((critique and _CRITIQUE_S.search(sec))
+                            or terms & set(analyze(sec, h.chunk.meta.get("language"))) - self._title_terms(h)):
+                    seen.add(row)
+                    out.extend(self.sentences_of(row, h))
+        self.score(out, qvec, terms, critique=critique)
         return out
+
+    def rows_of_doc(self, doc_id: str) -> list[int]:
+        if not hasattr(self, "_doc_rows"):
+            self._doc_rows: dict[str, list[int]] = {}
+            for i, c in enumerate(self.index.chunks):
+                self._doc_rows.setdefault(c.doc_id, []).append(i)
+        return self._doc_rows.get(doc_id, [])
+
+    @staticmethod
+    def _title_terms(h: Hit) -> set[str]:
+        # a document's own title words say nothing about which of its sections answers
+        return set(analyze(h.chunk.meta.get("title") or "", h.chunk.meta.get("language")))
 
     # -- spans ----------------------------------------------------------------------------------------
     def span_around(self, anchor: Sent, chunk_sents: list[Sent], max_sents: int = SPAN_MAX,
@@ -302,9 +346,14 @@ class Composer:
                 for name in names:
                     if norm(name):
                         keys.append((norm(name), doc_id, 0 if concept else 1, "title"))
+                # « AMAP et circuits courts »: each side of a title's « et » names the document too, less surely
+                for name in list(names):
+                    for part in re.split(r"\s+(?:et|and|y|e)\s+", name):
+                        if norm(part) and norm(part) != norm(name):
+                            keys.append((norm(part), doc_id, 2 if concept else 3, "part"))
                 for t in m.get("topics") or []:
                     if norm(str(t)):
-                        keys.append((norm(str(t)), doc_id, 2 if concept else 3, "topic"))
+                        keys.append((norm(str(t)), doc_id, 4 if concept else 5, "topic"))
             self._doc_keys = keys
         return self._doc_keys
 
@@ -374,10 +423,12 @@ class Composer:
         return self.span_around(best, [c for c in self.candidates(hits, qv, name) if c.row == best.row],
                                 max_sents=2, max_words=60)
 
-    def extras(self, lead: list[Sent], cands: list[Sent], limit: int = 2) -> list[Sent]:
-        """At most `limit` sentences from other sources that bring content the lead lacks."""
+    def extras(self, lead: list[Sent], cands: list[Sent], query: str = "", limit: int = 2) -> list[Sent]:
+        """At most `limit` sentences from other sources that bring content the lead lacks: close to the question
+        (near the lead's similarity, sharing one of its content words), new words, not a question itself."""
         if not lead:
             return []
+        qterms = set(analyze_query(query)) if query else set()
         lead_docs = {s.chunk.doc_id for s in lead}
         have = set()
         for s in lead:
@@ -393,11 +444,15 @@ class Composer:
                 break
             if not c.eligible or c.chunk.doc_id in lead_docs or c.text in taken_texts or c.sim < floor:
                 continue
+            if c.text.rstrip().endswith(("?", "？")):
+                continue
             if c.n_words > 60 or words_n + c.n_words > ANSWER_WORDS:
                 continue
             if any(o.chunk.doc_id == c.chunk.doc_id for o in chosen):
                 continue
             terms = set(analyze(c.text, c.chunk.meta.get("language")))
+            if qterms and not qterms & terms:
+                continue
             new = terms - have
             if len(new) < 4 or len(new) < 0.5 * len(terms):
                 continue

@@ -23,7 +23,7 @@ _DOC_NOUNS = (r"(?:texte|document|article|ouvrage|livre|fiche|these|video|rappor
               r"site|page|plaquette|brochure|volume|colloque|atelier|presentation|essai|corpus|"
               r"text|book|paper|report|chapter|talk|lecture|thesis|documento|libro|informe|tesis|livro|"
               r"relatorio|artigo|texto|extrait|biographie|version|compte rendu|comptes rendus|propos|sous-titre|"
-              r"resume|cahier|portrait|temoignage|episode|sequence|diaporama)s?")
+              r"resume|cahier|portrait|temoignage|episode|sequence|diaporama|depeche|reportage|chronique)s?")
 _FOLD_RULES = [
     # demonstrative + document noun: « ce texte », « cette fiche », « cet ouvrage », "this paper"
     rf"\b(?:ce|cet|cette|ces|this|these|este|esta|estos|estas|esse|essa|este)\s+(?:\w+\s+)?{_DOC_NOUNS}\b",
@@ -53,6 +53,7 @@ _FOLD_RULES = [
     r"mise? en ligne|realisee?|redigee?)\b",
     r"\b(?:est |a ete |sont |ont ete )?(?:depose|deposee|disponible|accessible|consultable|telechargeable|"
     r"en libre acces|sous licence|isbn|doi|hal-\d|issn)\b",
+    rf"^(?:dans|in|en) (?:un|une|son|sa|ses|cet|cette|ce|l'|le|la|a|an|his|her|their) (?:\w+ )?{_DOC_NOUNS}\b",
     r"\b(?:le corpus|ce corpus|dans le corpus|du corpus|la fiche|les fiches|cette note|la note)\b",
     r"\b(?:nature du document|n'y (?:est|sont) pas|ne traite pas|n'aborde pas|n'est pas (?:analyse|traite|aborde)|"
     r"ne sont pas (?:analyses|traites|abordes)|ne dit (?:rien|pas))\b",
