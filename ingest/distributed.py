@@ -179,8 +179,10 @@ def _cancel(ray, refs) -> None:
             pass
 
 
-def ingest_ray(paths: list[Path], settings: Settings, progress: Progress | None = None, rebuild: bool = False,
-               wait_lock: bool = False, address: str | None = None, num_cpus: int | None = None) -> IngestReport:
+def ingest_ray(paths: list[Path] | None, settings: Settings, progress: Progress | None = None,
+               rebuild: bool = False, wait_lock: bool = False, address: str | None = None,
+               num_cpus: int | None = None, prune: bool = False) -> IngestReport:
     """`ingest` with the parse+embed map on a Ray cluster (`address`) or a local Ray runtime."""
     connect(address, num_cpus)
-    return ingest(paths, settings, progress=progress, rebuild=rebuild, wait_lock=wait_lock, map_files=map_ray)
+    return ingest(paths, settings, progress=progress, rebuild=rebuild, wait_lock=wait_lock, map_files=map_ray,
+                  prune=prune)

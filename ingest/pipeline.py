@@ -1,9 +1,9 @@
 """Ingest: find files → load → chunk → embed → write a new index generation, incrementally.
 
 Unchanged files (same content hash, same model and chunking) keep their chunks, vectors and sentence vectors;
-new or changed files are parsed and embedded — their chunks, then each distinct sentence of their chunks
-(rag/sentences.py: the answerer composes from those without encoding anything at question time); deleted files
-are dropped. A bad file is reported with its reason and skipped.
+new or changed files are parsed and embedded (their chunks, then each distinct sentence of their
+chunks: rag/sentences.py); files deleted from a folder being scanned are dropped, and documents from other
+source roots are kept unless `prune` (see `ingest`). A bad file is reported with its reason and skipped.
 Progress goes to a callback `progress(stage, done, total)`; drawing bars is the caller's business.
 """
 from __future__ import annotations
@@ -22,14 +22,14 @@ import numpy as np
 
 from rag.embed import canonical_model_id, load_embedder
 from rag.errors import IndexCorruptError, IndexIncompatibleError, IndexMissingError, LoaderError
-from rag.settings import Settings
+from rag.settings import DEFAULT_CORPUS, Settings
 from rag.sentences import RECORD, pooled_vectors, sentence_table
-from rag.store import load_index, write_index, writer_lock
+from rag.store import load_index, read_manifest, write_index, writer_lock
 from rag.types import Chunk
 
 from .chunk import chunk_document, embedding_text
 from .isolate import Parser
-from .load import PARSER_VERSION, supported
+from .load import PARSER_VERSION, slugify, supported
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +57,16 @@ class IngestReport:
     seconds: float = 0.0
     rebuild_reason: str | None = None
     changed: bool = True
+    files_kept_outside: int = 0  # documents of other roots, kept without being scanned
+    removed: list[str] = field(default_factory=list)  # sources of the documents removed from the index
+    roots: list[str] = field(default_factory=list)    # source roots the index remembers after this run
 
     def summary(self) -> str:
         s = (f"{self.files_indexed} fichier(s) indexé(s) ({self.files_parsed} lu(s), {self.files_reused} inchangé(s), "
              f"{self.files_removed} retiré(s)), {len(self.skipped)} ignoré(s), {self.chunks} passages, "
              f"{self.seconds:.1f} s")
+        if self.files_kept_outside:
+            s += f" ; {self.files_kept_outside} document(s) d'autres chemins gardé(s) tels quels"
         if not self.changed:
             s += " — index déjà à jour, rien à réécrire"
         elif self.rebuild_reason:
@@ -133,6 +138,31 @@ def _bad_name(p: Path) -> bool:
     except UnicodeEncodeError:  # undecodable bytes come back from the OS as lone surrogates
         return True
     return False
+
+
+def _readable_manifest(index_dir: Path) -> dict | None:
+    try:
+        return read_manifest(index_dir)
+    except (IndexCorruptError, OSError):
+        return None
+
+
+def _unique_id(doc_id: str, source: str, key: str, taken: Callable[[str], bool]) -> str:
+    """An id named after the file (no id in a front matter) that another file of the same name already holds:
+    prefixed with the file's folder (a/rapport.pdf → a-rapport), else with a hash of its path."""
+    parent = Path(source).parent.name
+    if parent and parent not in (".", "/"):
+        candidate = f"{slugify(parent)}-{doc_id}"
+        if not taken(candidate):
+            return candidate
+    return f"{doc_id}-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:8]}"
+
+
+def _renamed(chunks: list[Chunk], doc_id: str) -> list[Chunk]:
+    import dataclasses
+
+    return [dataclasses.replace(c, doc_id=doc_id, chunk_id=f"{doc_id}#{i}", meta=dict(c.meta, id=doc_id))
+            for i, c in enumerate(chunks)]
 
 
 def read_bounded(path: Path, max_bytes: int) -> bytes:
@@ -257,9 +287,19 @@ def file_sentences(records: np.ndarray, svecs: np.ndarray, start: int, n: int) -
     return recs, np.asarray(svecs[used], dtype=np.float32)
 
 
-def ingest(paths: list[Path], settings: Settings, progress: Progress | None = None,
-           rebuild: bool = False, wait_lock: bool = False, map_files: MapFiles | None = None) -> IngestReport:
-    """Bring the index of `paths` up to date. `map_files` does the parse+embed work (default: this process)."""
+def ingest(paths: list[Path] | None, settings: Settings, progress: Progress | None = None,
+           rebuild: bool = False, wait_lock: bool = False, map_files: MapFiles | None = None,
+           prune: bool = False) -> IngestReport:
+    """Add or update `paths` in the index of `settings.index_dir`. `map_files` does the parse+embed work
+    (default: this process).
+
+    Semantics (README « Mettre à jour l'index »): the index remembers its source roots (every path ever
+    ingested). `paths` are scanned: new and changed files there are (re)indexed, and files that vanished from a
+    scanned folder are removed (and reported). Documents from the other roots are kept as they are, so that
+    `ingest nouveau.pdf` adds one document to the index instead of leaving an index of one document. With
+    no `paths`, every remembered root is scanned (the corpus folder for a new index). A root that no longer
+    exists keeps its documents, unless `prune`: then the index keeps only what is found under `paths` (or,
+    with no `paths`, under the remembered roots that still exist), and forgets the other roots."""
     t0 = time.perf_counter()
     index_dir = Path(settings.index_dir)
     report = IngestReport(index_dir=str(index_dir))
@@ -269,13 +309,33 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
 
     with writer_lock(index_dir, wait=wait_lock):
         previous = _previous_index(index_dir, settings, model_id, rebuild, report)
+        # what the index held, even when its vectors cannot be reused: a rebuild re-reads those files too
+        prior = previous.manifest if previous is not None else _readable_manifest(index_dir)
         old_files: dict[str, dict] = previous.manifest.get("files", {}) if previous else {}
         old_rows: dict[str, list[int]] = {}
         if previous is not None:
             for i, c in enumerate(previous.chunks):
                 old_rows.setdefault(c.source, []).append(i)
 
-        files = discover(paths, settings, report.skipped)
+        remembered = [Path(r) for r in (prior or {}).get("roots", [])]
+        given = [Path(p) for p in paths] if paths else (remembered or [DEFAULT_CORPUS])
+        scopes = [(Path(g).resolve(), Path(g).is_dir()) for g in given if Path(g).exists()]
+
+        def in_scope(key: str) -> bool:  # under a path scanned in this run (which exists)
+            return any(key == str(r) or (is_dir and key.startswith(str(r) + os.sep)) for r, is_dir in scopes)
+
+        prior_files: dict[str, dict] = (prior or {}).get("files", {})
+        scan_paths = list(given)
+        if previous is None and not prune:
+            # a rebuild cannot reuse vectors: documents of the other roots are read again from their files
+            scan_paths += [Path(rec["source"]) for key, rec in prior_files.items() if not in_scope(key)]
+        files = discover(scan_paths, settings, report.skipped)
+        present = {str(real) for real, _ in files}
+        outside = {} if prune else {key: rec for key, rec in old_files.items()
+                                    if key not in present and not in_scope(key)}
+        # ids of documents already indexed and kept stay theirs, even when a new file with the same name sorts
+        # before them (its id is then made unique, see _unique_id)
+        reserved = {rec["doc_id"]: key for key, rec in old_files.items() if key in present or key in outside}
         max_bytes = int(settings.max_file_mb * 1024 * 1024)
         # One slot per file, in file order: (key, source, what became of it). The map fills in the pending
         # ones; the slots are then assembled in order, so that serial and distributed runs give the same index.
@@ -326,7 +386,22 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
                     continue
                 doc_id, chunks, vecs, fresh = result.doc_id, result.chunks, result.vectors, True
                 srecs, svecs = result.sentences, result.sentence_vectors
+
+                def taken(i: str) -> bool:
+                    return i in seen_ids or reserved.get(i, key) != key
+
+                if taken(doc_id) and doc_id in (slugify(Path(key).stem), slugify(Path(source).stem)):
+                    # an id made from the file name (no id in a front matter): a/rapport.pdf and b/rapport.pdf
+                    # are two documents
+                    new_id = _unique_id(doc_id, source, key, taken)
+                    log.info("%s : identifiant « %s » déjà pris, « %s » à la place", source, doc_id, new_id)
+                    doc_id, chunks = new_id, _renamed(chunks, new_id)
                 rec = {"sha256": what, "source": source, "doc_id": doc_id, "chunks": len(chunks)}
+                if reserved.get(doc_id, key) != key:
+                    # an id written in a front matter that an indexed document already holds: authoring error
+                    owner = old_files[reserved[doc_id]]["source"]
+                    report.skipped.append(Skipped(source, f"identifiant « {doc_id} » déjà utilisé par {owner}"))
+                    continue
             if doc_id in seen_ids:
                 report.skipped.append(Skipped(source, f"identifiant « {doc_id} » déjà utilisé par {seen_ids[doc_id]}"))
                 continue
@@ -338,14 +413,34 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
             else:
                 report.files_reused += 1
 
-        kept_keys = {k for k, *_ in kept}
-        report.files_removed = sum(1 for k in old_files if k not in kept_keys)
+        # documents of the roots not scanned in this run stay as they are (never dropped without --prune)
+        for key, rec in outside.items():
+            if rec["doc_id"] in seen_ids or rec["source"] not in old_rows:
+                continue
+            rows = old_rows[rec["source"]]
+            seen_ids[rec["doc_id"]] = rec["source"]
+            srecs, svecs = _scattered(previous, rows)
+            kept.append((key, rec, [previous.chunks[i] for i in rows], previous.vectors[rows], srecs, svecs, False))
+            report.files_kept_outside += 1
+            if not Path(key).exists():
+                report.skipped.append(Skipped(rec["source"], "introuvable, gardé dans l'index (--prune pour le "
+                                                             "retirer)"))
+        kept.sort(key=lambda t: t[1]["source"])  # rows in path order, whichever run added each file
+        kept_keys = {k[0] for k in kept}
+        report.removed = sorted(rec["source"] for k, rec in old_files.items() if k not in kept_keys)
+        report.files_removed = len(report.removed)
         report.files_indexed = len(kept)
         report.chunks_embedded = len(to_embed)
         report.tokens_embedded = sum(c.n_tokens for c in to_embed) if settings.chunk_vectors != "pooled" else 0
+        if prune:
+            roots = sorted({str(r) for r, _ in scopes})
+        else:
+            roots = sorted({str(r) for r in remembered} | {str(Path(g).resolve()) for g in given
+                                                           if Path(g).exists()})
+        report.roots = roots
 
         if (previous is not None and not report.rebuild_reason and not to_embed and report.files_removed == 0
-                and len(kept) == len(old_files)):
+                and len(kept) == len(old_files) and roots == sorted(previous.manifest.get("roots", []))):
             report.changed = False
             report.chunks = len(previous.chunks)
             report.seconds = time.perf_counter() - t0
@@ -369,6 +464,7 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
             "parser_version": PARSER_VERSION,
             "bm25": {"analyzer": "lower+stopwords+snowball+fold", "k1": 1.5, "b": 0.75},
             "files": {k[0]: k[1] for k in kept},
+            "roots": roots,
             "n_docs": len(kept),
         }, sentences=records, sentence_vectors=sentence_vectors)
         progress("écriture", 1, 1)

@@ -26,7 +26,8 @@ class Settings:
     # Chunk vectors: "encoded" (each chunk encoded with its title) or "pooled" (the re-normalised mean of its
     # sentences' vectors and its title's, so that ingest encodes each sentence once and nothing else).
     chunk_vectors: str = "encoded"
-    # "flat" = exact inner product; "hnsw" = approximate, for large corpora.
+    # "flat" = exact inner product; "ann" = large-index mode (rag/ann.py: IVF-SQ8 from 50k chunks, vectors
+    # memory-mapped); "hnsw" = approximate graph, all vectors in RAM.
     faiss_index: str = "flat"
     # Fusion of dense and BM25 rankings. Weighted (min-max normalised scores, equal weights) is the default:
     # measured by bench/piaf.py (PIAF, 3,835 French questions, e5), it has the best R@1 (0.739) and MRR@10
@@ -36,6 +37,7 @@ class Settings:
     fusion: str = "weighted"
     rrf_k: int = 10
     dense_weight: float = 0.5
+    fusion_norm: str = "zscore"
     candidates: int = 100
     # Ingest limits: a file over these is skipped with a reason.
     max_file_mb: float = 50.0           # bytes read from one file
@@ -58,4 +60,6 @@ class Settings:
 
     @property
     def chunking(self) -> dict:
-        return {"chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap}
+        # "scheme" names how chunks are cut and embedded (2: sentence units and overlap, heading embedded):
+        # an index cut another way is rebuilt.
+        return {"chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap, "scheme": 2}

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import ann
 from .errors import (IndexCorruptError, IndexIncompatibleError, IndexLockedError, IndexMissingError,
                      InnosocError)
 from .settings import FORMAT_CHANGES, FORMAT_VERSION
@@ -127,19 +128,30 @@ def read_manifest(index_dir: Path) -> dict | None:
 
 def load_index(index_dir: Path, expect_model: str | None = None, verify: bool = True) -> Index:
     index_dir = Path(index_dir)
-    for attempt in range(3):
+    attempts = 0
+    while True:
         gen = current_generation(index_dir)
         if gen is None:
             raise IndexMissingError(index_dir)
         try:
             return _load_generation(index_dir, gen, expect_model, verify)
-        except FileNotFoundError as e:
-            # a writer swapped generations and removed this one while we were reading it: read CURRENT again
-            if attempt == 2:
-                raise IndexCorruptError(f"Index « {index_dir} » : {gen.name} ({Path(e.filename or gen).name}) "
-                                        f"introuvable. {_rebuild_hint(index_dir)}") from None
-            time.sleep(0.05)
-    raise AssertionError("unreachable")
+        except (FileNotFoundError, IndexCorruptError) as e:
+            # A writer may have swapped generations and removed this one while we read it: its files vanish
+            # mid-read (FileNotFoundError, a missing checksummed file, FAISS or bm25s failing to open one).
+            # Then CURRENT names another generation: read that one. If CURRENT still names this generation,
+            # the damage is real.
+            attempts += 1
+            try:
+                now = current_generation(index_dir)
+            except IndexCorruptError:
+                now = gen
+            if now is not None and now != gen and attempts < 20:
+                log.debug("génération %s remplacée pendant la lecture, lecture de %s", gen.name, now.name)
+                continue
+            if isinstance(e, IndexCorruptError):
+                raise
+            raise IndexCorruptError(f"Index « {index_dir} » : {gen.name} ({Path(e.filename or gen).name}) "
+                                    f"introuvable. {_rebuild_hint(index_dir)}") from None
 
 
 def _rebuild_hint(index_dir: Path) -> str:
@@ -147,7 +159,6 @@ def _rebuild_hint(index_dir: Path) -> str:
 
 
 def _load_generation(index_dir: Path, gen: Path, expect_model: str | None, verify: bool) -> Index:
-    import faiss
     import bm25s
 
     try:
@@ -181,9 +192,11 @@ def _load_generation(index_dir: Path, gen: Path, expect_model: str | None, verif
     try:
         with open(gen / "chunks.jsonl", encoding="utf-8") as f:
             chunks = [Chunk.from_json(json.loads(line)) for line in f if line.strip()]
-        vectors = np.load(gen / "vectors.npy", allow_pickle=False)
-        index = faiss.read_index(str(gen / "faiss.index"))
-        bm25 = bm25s.BM25.load(str(gen / "bm25"), load_corpus=False) if chunks else None
+        # large-index mode (rag/ann.py): vectors and BM25 arrays stay on disk, mapped, not copied into RAM
+        large = manifest.get("faiss") == "ann"
+        vectors = ann.open_vectors(gen / "vectors.npy") if large else np.load(gen / "vectors.npy", allow_pickle=False)
+        index = _faiss_of(index_dir, gen, manifest, vectors, verified=verify)
+        bm25 = bm25s.BM25.load(str(gen / "bm25"), load_corpus=False, mmap=large) if chunks else None
         # memory-mapped: the pages are shared by every process serving this generation and read on demand
         sentences = np.load(gen / "sentences.npy", mmap_mode="r", allow_pickle=False)
         sentence_vectors = np.load(gen / "sentence_vectors.npy", mmap_mode="r", allow_pickle=False)
@@ -203,6 +216,26 @@ def _load_generation(index_dir: Path, gen: Path, expect_model: str | None, verif
     return Index(path=gen, manifest=manifest, chunks=chunks, vectors=vectors, faiss=index, bm25=bm25,
                  sentences=sentences, sentence_vectors=sentence_vectors,
                  sentence_bounds=chunk_bounds(sentences, len(chunks)))
+
+
+def _faiss_of(index_dir: Path, gen: Path, manifest: dict, vectors: np.ndarray, verified: bool):
+    """The FAISS index of a generation. A flat index is rebuilt from vectors.npy (exact, and fast: one copy of
+    the vectors) rather than handed to FAISS's C++ file parser; an ANN graph is costly to rebuild, so it is
+    read from disk, but only once its checksum has been verified."""
+    import faiss
+
+    kind = manifest.get("faiss", "flat")
+    if kind == "flat" or (kind == "ann" and len(vectors) < ann.ANN_MIN_CHUNKS):  # "ann" below it is flat too
+        if vectors.ndim != 2:
+            raise ValueError(f"vectors.npy de forme {vectors.shape}")
+        return build_faiss(vectors, "flat")
+    path = gen / "faiss.index"
+    if not verified:
+        digest = manifest.get("checksums", {}).get("faiss.index")
+        if digest is None or _sha256(path) != digest:
+            raise IndexCorruptError(f"Index « {index_dir} » : faiss.index est altéré ou tronqué (somme de "
+                                    f"contrôle différente). {_rebuild_hint(index_dir)}")
+    return faiss.read_index(str(path))
 
 
 # ---------------------------------------------------------------- writing
@@ -232,10 +265,12 @@ def build_faiss(vectors: np.ndarray, kind: str):
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
         index.hnsw.efSearch = 128
-    elif kind == "flat":
+    elif kind == "ann" and len(vectors) >= ann.ANN_MIN_CHUNKS:
+        return ann.build(vectors)
+    elif kind in ("flat", "ann"):  # "ann" below its threshold: exact is small and fast enough
         index = faiss.IndexFlatIP(dim)
     else:
-        raise InnosocError(f"Type d'index FAISS inconnu « {kind} » (choix : flat, hnsw)")
+        raise InnosocError(f"Type d'index FAISS inconnu « {kind} » (choix : flat, hnsw, ann)")
     if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index

@@ -9,7 +9,7 @@ from typing import Any
 
 # Metadata carried from a document's front matter to every chunk and hit.
 META_FIELDS = ("id", "title", "type", "authors", "year", "language", "url", "publisher", "countries", "topics",
-               "see_also")
+               "see_also", "url_kind")  # url_kind: "miroir" when `url` is an unofficial copy (document-sharing site)
 
 RESOURCE_TYPES = (
     "publication", "these", "video", "outil_pedagogique", "etude_de_cas",

@@ -102,3 +102,17 @@ def test_batches_that_keep_failing_leave_the_old_index(ray_runtime, tiny_corpus,
     assert current_generation(minilm.index_dir) == old
     assert "gonette" not in load_index(minilm.index_dir).documents()
     assert not list(minilm.index_dir.glob(".tmp-gen-*"))
+
+
+def test_cli_ray_flag_takes_a_path_or_an_address_and_reports_bad_files(ray_runtime, tiny_corpus, minilm, capsys):
+    from ingest.__main__ import main
+
+    (tiny_corpus / "vide.md").write_text("")
+    # `--ray PATH`: the path is a path, not a cluster address (the runtime is already up: it is reused)
+    rc = main(["--ray", str(tiny_corpus), "--index", str(minilm.index_dir), "--model", "minilm",
+               "--chunk-tokens", "120", "--chunk-overlap", "20", "-q"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    assert f"Ignoré : {tiny_corpus / 'vide.md'} — fichier vide" in out.err
+    assert "6 fichier(s) indexé(s)" in out.out
+    assert len(load_index(minilm.index_dir).documents()) == 6
