@@ -62,6 +62,10 @@ def test_ray_ingest_gives_the_serial_index_and_report(ray_runtime, mixed_corpus,
     assert [c.to_json() for c in b.chunks] == [c.to_json() for c in a.chunks]
     assert b.manifest["files"] == a.manifest["files"]
     np.testing.assert_allclose(b.vectors, a.vectors, atol=1e-5)
+    # the sentence table the answerer composes from is encoded by the workers the same way
+    assert b.sentences is not None and len(b.sentences) > len(b.chunks)
+    assert b.sentences.tolist() == a.sentences.tolist()
+    np.testing.assert_allclose(b.sentence_vectors, a.sentence_vectors, atol=1e-5)
     # the same three stages as the serial run, each ending complete
     for stage in ("lecture", "encodage", "écriture"):
         last = [c for c in calls if c[0] == stage][-1]
