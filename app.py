@@ -1,7 +1,7 @@
 """innosoc in the browser: a Gradio app over the engine, for students, staff and workshop facilitators.
 
-`python app.py [--index DIR] [--corpus DIR] [--host 127.0.0.1] [--port 7860] [--auth USER:PASS] [--share]
-[--workshop]`
+`python app.py [--index DIR] [--corpus DIR] [--host 127.0.0.1] [--port 7860] [--auth-file FILE] [--share]
+[--workshop]` (password also from INNOSOC_AUTH=USER:PASS, or --auth USER:PASS which shows in `ps`)
 
 The module has two layers. `InnosocApp` holds the handlers — plain Python over `rag/` and `ingest/`, which the
 tests call directly — and renders results as escaped HTML or Markdown. `build_ui` wires those handlers to
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import fcntl
 import html
 import json
 import logging
@@ -21,11 +22,15 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.conversation import Conversation as RagConversation
 from rag.errors import InnosocError, QueryError
+from rag.feedback import DEFAULT_RETENTION_DAYS, FeedbackStore
+from rag.handout import SessionLog
+from rag.render import MIRROR_LABEL, csv_cell, is_mirror, md
 from rag.retrieve import Filters, Retriever
 from rag.settings import DEFAULT_CORPUS, DEFAULT_INDEX, Settings
 from rag.store import load_index
@@ -115,6 +120,8 @@ def card(meta: dict, passage_html: str, *, number: int | None = None, extra: str
     url = safe_url(meta.get("url"))
     link = (f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow">Ouvrir la ressource ↗</a>'
             if url else "")
+    if link and is_mirror(meta):  # a copy on a document-sharing site, not the publisher's page
+        link += f' <span class="mirror">({MIRROR_LABEL})</span>'
     num = f'<span class="num">[{number}]</span> ' if number is not None else ""
     year = "note" if kind == "concept" else (meta.get("year") or "s.d.")
     lang = LANG_LABELS_FR.get(meta.get("language"), meta.get("language") or "")
@@ -127,44 +134,70 @@ def card(meta: dict, passage_html: str, *, number: int | None = None, extra: str
 
 
 def answer_markdown(ans: Answer, notice: str | None = None) -> str:
-    """The chat message: the answer with its [n] markers, then the numbered sources. Text is escaped so that
-    HTML in a question or a document is shown, never run."""
+    """The chat message: the answer with its [n] markers, then the numbered sources. Text is HTML-escaped and
+    Markdown-neutralised (rag/render.py): HTML or Markdown images and links in a question, a document or a
+    language model's answer are shown as text, never fetched; only the answer's resource links stay links."""
+    metas = [c.chunk.meta for c in ans.citations] + [h.chunk.meta for h in ans.hits]
+    allowed = {u for u in (safe_url(m.get("url")) for m in metas) if u}
     lines = []
     if notice:
-        lines.append(f"_{esc(notice)}_\n")
+        lines.append(f"_{md(notice)}_\n")
     if ans.applied:
-        lines.append(f"_{esc(' · '.join(ans.applied))} — « Reposer sans filtre » pour les retirer._\n")
+        lines.append(f"_{md(' · '.join(ans.applied))} — « Reposer sans filtre » pour les retirer._\n")
     if ans.query and ans.query != ans.question:
-        lines.append(f"_Recherche : {esc(ans.query)}_\n")
-    lines.append(esc(ans.text))
+        lines.append(f"_Recherche : {md(ans.query)}_\n")
+    lines.append(md(ans.text, allowed))
     if ans.found and ans.citations:
         lines.append("\n**Sources**")
         for c in ans.citations:
             m = c.chunk.meta
             url = safe_url(m.get("url"))
             link = f" — <{url}>" if url else ""
-            year = "" if m.get("type") == "concept" else f" ({esc(m.get('year') or 's.d.')})"
-            lines.append(f"{c.n}. {esc(m.get('title'))} — {esc(authors_text(m))}{year}, "
-                         f"{esc(TYPE_SINGULAR_FR.get(m.get('type'), m.get('type')))}{link}")
+            if link and is_mirror(m):
+                link += f" ({MIRROR_LABEL})"
+            year = "" if m.get("type") == "concept" else f" ({md(m.get('year') or 's.d.')})"
+            lines.append(f"{c.n}. {md(m.get('title'))} — {md(authors_text(m))}{year}, "
+                         f"{md(TYPE_SINGULAR_FR.get(m.get('type'), m.get('type')))}{link}")
+        if ans.further:
+            lines.append("\n**Pour aller plus loin**")
+            for r in ans.further:
+                m = r.meta
+                lines.append(f"- {md(m.get('title'))} — {md(authors_text(m))} ({md(m.get('year') or 's.d.')}), "
+                             f"{md(TYPE_SINGULAR_FR.get(m.get('type'), m.get('type')))}")
     elif not ans.found and ans.hits:
         for h in ans.hits[:5]:
             m = h.chunk.meta
-            lines.append(f"- {esc(m.get('title'))} ({esc(TYPE_SINGULAR_FR.get(m.get('type'), m.get('type')))}, "
-                         f"{esc(m.get('year') or 's.d.')})")
+            lines.append(f"- {md(m.get('title'))} ({md(TYPE_SINGULAR_FR.get(m.get('type'), m.get('type')))}, "
+                         f"{md(m.get('year') or 's.d.')})")
     for w in ans.warnings:
-        lines.append(f"\n_{esc(w)}_")
+        lines.append(f"\n_{md(w)}_")
     return "\n".join(lines)
 
 
 def sources_panel(ans: Answer) -> str:
     if ans.found and ans.citations:
         cards = [card(c.chunk.meta, highlight_sentences(c.chunk.text, c.sentences), number=c.n) for c in ans.citations]
-        return '<div class="cards">' + "".join(cards) + "</div>"
+        return '<div class="cards">' + "".join(cards) + further_cards(ans) + "</div>"
     if ans.hits:
         cards = [card(h.chunk.meta, esc(_snippet(h.chunk.text))) for h in ans.hits[:5]]
         return ('<div class="cards"><p class="hint">Ressources les plus proches (aucune ne répond directement) :</p>'
                 + "".join(cards) + "</div>")
     return '<p class="hint">Les sources citées apparaîtront ici.</p>'
+
+
+def further_cards(ans: Answer) -> str:
+    """« Pour aller plus loin »: the resources the answer did not cite, grouped by type, one small card each."""
+    if not ans.further:
+        return ""
+    out = ['<div class="further"><p class="hint"><strong>Pour aller plus loin</strong></p>']
+    last = None
+    for r in ans.further:
+        label = TYPE_LABELS_FR.get(r.meta.get("type"), r.meta.get("type") or "document")
+        if label != last:
+            out.append(f'<p class="further-type">{esc(label)}</p>')
+            last = label
+        out.append(card(r.meta, ""))
+    return "".join(out) + "</div>"
 
 
 def _snippet(text: str, n: int = 400) -> str:
@@ -174,12 +207,21 @@ def _snippet(text: str, n: int = 400) -> str:
 
 # ------------------------------------------------------------------------------------------------ handlers
 
+def new_turn_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
 @dataclass
 class Conversation:
-    """One participant's conversation: the assistant's bounded dialogue (for follow-ups) and each answered
-    turn as shown (for feedback)."""
+    """One participant's conversation: the assistant's bounded dialogue (for follow-ups), each answered turn
+    (a dict with its own `id`), and which chat message shows which turn. Votes are matched through that last
+    map, never by position, so a turn that failed half-way cannot shift later votes onto other questions."""
     dialogue: "RagConversation" = field(default_factory=lambda: RagConversation())
     turns: list[dict] = field(default_factory=list)
+    messages: dict[int, str] = field(default_factory=dict)  # chat message index -> turn id
+
+    def turn(self, turn_id: str | None) -> dict | None:
+        return next((t for t in self.turns if t.get("id") == turn_id), None) if turn_id else None
 
     @property
     def queries(self) -> list[str]:
@@ -190,19 +232,51 @@ class Conversation:
 class InnosocApp:
     """The app's behaviour, independent of Gradio: every handler takes and returns plain values."""
 
-    def __init__(self, settings: Settings, feedback_path: Path | None = None, answerer=None, llm_args=None):
+    def __init__(self, settings: Settings, feedback_path: Path | None = None, answerer=None, llm_args=None,
+                 corpus_dir: Path | None = None, retention_days: int = DEFAULT_RETENTION_DAYS):
+        self.settings = settings
+        self._answerer, self._llm_args = answerer, llm_args
+        self._reload_lock = threading.Lock()
+        self.reload_index()
+        self.feedback_path = Path(feedback_path) if feedback_path else Path(settings.index_dir).parent / "feedback" / "feedback.jsonl"
+        self._feedback_lock = threading.Lock()
+        # staff: where the form writes fiches, the shared store of unanswered/👎 questions, the workshop's log
+        self.corpus_dir = Path(corpus_dir) if corpus_dir else None
+        self.gaps = FeedbackStore(self.feedback_path.with_name("questions.sqlite3"), retention_days)
+        self.session = SessionLog()
+
+    def reload_index(self) -> None:
+        """Load the index's current generation and swap retriever, assistant and document list at once (after
+        a staff edit or a new generation): requests already running finish on the old ones."""
+        from rag.store import current_generation
+
+        with self._reload_lock:  # a staff save and the generation watcher may ask at the same moment
+            gen = current_generation(Path(self.settings.index_dir))
+            if getattr(self, "index", None) is not None and gen is not None and gen.name == self.index.path.name:
+                return  # already serving it (the watcher's call after a staff save costs nothing)
+            self._reload()
+
+    def _reload(self) -> None:
         from rag.assistant import Assistant
         from rag.llm import make_answerer
 
-        self.settings = settings
-        self.retriever = Retriever.open(settings)
-        self.index = self.retriever.index
+        retriever = Retriever.open(self.settings)
+        answerer = self._answerer
+        if answerer is not None and hasattr(answerer, "retriever"):
+            answerer.retriever = retriever
         # catalogue questions and intent cues first, then the extractive answerer or, when configured, a
         # language model (--llm-url/--llm-model or INNOSOC_LLM_*)
-        self.assistant = Assistant(self.retriever, answerer=answerer or make_answerer(self.retriever, llm_args))
-        self.feedback_path = Path(feedback_path) if feedback_path else Path(settings.index_dir).parent / "feedback" / "feedback.jsonl"
-        self._feedback_lock = threading.Lock()
-        self.docs = self.index.documents()
+        assistant = Assistant(retriever, answerer=answerer or make_answerer(retriever, self._llm_args))
+        self.retriever, self.index, self.assistant, self.docs = retriever, retriever.index, assistant, retriever.index.documents()
+
+    def watch_index(self, interval: float = 2.0):
+        """Poll CURRENT in a background thread and reload when an ingest swaps in a new generation."""
+        from rag.watch import GenerationWatcher
+
+        if getattr(self, "_watcher", None) is None and interval > 0:
+            self._watcher = GenerationWatcher(self.settings.index_dir, self.reload_index, interval,
+                                              current=self.index.path.name).start()
+        return self._watcher
 
     @property
     def generative(self) -> bool:
@@ -216,9 +290,10 @@ class InnosocApp:
                 ans, notice = item
         return ans, notice
 
-    def ask_stream(self, message: str, conv: Conversation, use_intent: bool = True):
+    def ask_stream(self, message: str, conv: Conversation, use_intent: bool = True, turn_id: str | None = None):
         """Yield text pieces while a language model writes, then `(Answer, notice)`; the extractive answerer
-        yields only the final pair. The assistant owns the turn; this only cleans the input and records it."""
+        yields only the final pair. The assistant owns the turn (understanding, follow-ups, filters, streaming);
+        this only cleans the input and records the turn in `conv` under `turn_id` (a new id by default)."""
         text, notice = clean_message(message)
         if not text:
             raise QueryError("Écrivez une question.")
@@ -228,20 +303,41 @@ class InnosocApp:
                 ans = item
             else:
                 yield item
-        conv.turns.append({"question": text, "answer": ans.text, "found": ans.found,
+        conv.turns.append({"id": turn_id or new_turn_id(), "question": text, "answer": ans.text, "found": ans.found,
                            "cited": [c.chunk.doc_id for c in ans.citations], "applied": list(ans.applied)})
+        self.note_turn(text, ans, conv.turns[-1]["id"])
         yield ans, notice
 
-    def record_feedback(self, conv: Conversation, turn: int, liked: bool) -> dict:
-        if not 0 <= turn < len(conv.turns):
+    def record_feedback(self, conv: Conversation, turn_id: str | None, liked: bool) -> dict:
+        """Append one vote to the feedback file (JSON Lines, one object per vote; format in the README:
+        time, turn_id, liked, question, answer, cited_ids, found). Votes are keyed by the turn's id: a new
+        vote on the same turn is a new line, the latest line for a turn_id wins."""
+        t = conv.turn(turn_id)
+        if t is None:
             raise QueryError("Réponse inconnue : impossible d'enregistrer l'avis.")
-        t = conv.turns[turn]
-        row = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "liked": bool(liked), "question": t["question"],
-               "answer": t["answer"], "cited_ids": t["cited"], "found": t["found"]}
+        row = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "turn_id": t["id"], "liked": bool(liked),
+               "question": t["question"], "answer": t["answer"], "cited_ids": t["cited"], "found": t["found"]}
         self.feedback_path.parent.mkdir(parents=True, exist_ok=True)
-        with self._feedback_lock, open(self.feedback_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        # Several app instances may share the file: one O_APPEND write per record under an exclusive lock,
+        # so records are neither interleaved nor lost.
+        data = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+        with self._feedback_lock:
+            fd = os.open(self.feedback_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)  # also releases the lock
+        self.gaps.vote(t["id"], t["question"], liked)
         return row
+
+    def note_turn(self, question: str, ans: Answer, turn_id: str) -> None:
+        """Staff views: an unanswered question goes to « Questions sans réponse »; every turn to the session log."""
+        if not ans.found:
+            self.gaps.record("not_found", question, turn_id=turn_id)
+        self.session.add(question, ans)
 
     # -- resource finder ----------------------------------------------------------------------------
     def type_counts(self) -> dict[str, int]:
@@ -302,9 +398,10 @@ class InnosocApp:
             w.writerow(["rang", "id", "titre", "type", "année", "auteurs", "langue", "url"])
             for h in hits:
                 m = h.chunk.meta
-                w.writerow([h.rank, h.chunk.doc_id, m.get("title"), TYPE_SINGULAR_FR.get(m.get("type"), m.get("type")),
-                            m.get("year") or "", "; ".join(m.get("authors") or []), m.get("language") or "",
-                            m.get("url") or ""])
+                row = [h.rank, h.chunk.doc_id, m.get("title"), TYPE_SINGULAR_FR.get(m.get("type"), m.get("type")),
+                       m.get("year") or "", "; ".join(m.get("authors") or []), m.get("language") or "",
+                       m.get("url") or ""]
+                w.writerow([csv_cell(v) for v in row])  # no cell a spreadsheet would run as a formula
         return path
 
     # -- dossier -----------------------------------------------------------------------------------
@@ -317,8 +414,8 @@ class InnosocApp:
             for p in c.text.split("\n\n"):
                 if p not in seen:
                     seen.add(p)
-                    parts.append(esc(p))
-        return f"### {esc(chunks[0].section or chunks[0].meta.get('title'))}\n\n" + "\n\n".join(parts)
+                    parts.append(md(p))
+        return f"### {md(chunks[0].section or chunks[0].meta.get('title'))}\n\n" + "\n\n".join(parts)
 
     def counts_markdown(self) -> str:
         counts = self.type_counts()
@@ -346,6 +443,8 @@ class InnosocApp:
             url = safe_url(d.get("url"))
             title = (f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow">{esc(d.get("title"))}</a>'
                      if url else esc(d.get("title")))
+            if url and is_mirror(d):
+                title += f' <span class="mirror">({MIRROR_LABEL})</span>'
             items.append(f'<li data-doc-id="{esc(d.get("id"))}">{title} — {esc(authors_text(d))} '
                          f'({esc(d.get("year") or "s.d.")}, {esc(LANG_LABELS_FR.get(d.get("language"), d.get("language")))})</li>')
         return f'<ul class="type-list">{"".join(items)}</ul>'
@@ -364,6 +463,9 @@ CSS = """
 .badge-etude_de_cas { background: #e6f6ea; color: #1a5e2a; } .badge-concept { background: #f3e8fd; color: #5b2a86; }
 .badge-video { background: #fdecea; color: #8a1f1f; } .badge-these { background: #fff4e0; color: #7a4b00; }
 .num { font-weight: 700; } .hint { color: #57606a; font-style: italic; }
+.mirror { color: #8a5a00; font-size: 0.85em; }
+.field-error, .field-error * { color: #b42318 !important; } .field-error { margin-top: -6px; font-weight: 600; }
+.gaps { width: 100%; border-collapse: collapse; } .gaps td, .gaps th { border-bottom: 1px solid #d0d7de; padding: 6px; vertical-align: top; }
 """
 CSS_WORKSHOP = CSS + """
 .gradio-container { zoom: 1.25; }  /* readable from the back of a room */
@@ -371,8 +473,11 @@ CSS_WORKSHOP = CSS + """
 """
 
 
-def build_ui(app: InnosocApp, workshop: bool = False):
+def build_ui(app: InnosocApp, workshop: bool = False, staff: set[str] | None = None, host: str = "127.0.0.1",
+             port: int = 7860):
     import gradio as gr
+
+    from rag import staff_ui
 
     counts = app.type_counts()
     type_choices = [(f"{TYPE_LABELS_FR[t]} ({counts[t]})", t) for t in RESOURCE_TYPES]
@@ -389,7 +494,9 @@ def build_ui(app: InnosocApp, workshop: bool = False):
                 with gr.Row():
                     with gr.Column(scale=3):
                         msg = gr.Textbox(label="Votre question", placeholder="Par exemple : qu'est-ce qu'une SCIC ?",
-                                         lines=2, max_lines=6, elem_id="question", max_length=MAX_MESSAGE_CHARS * 2,
+                                         # lines=1: Enter sends, Shift+Enter adds a line (Gradio sends on
+                                         # Shift+Enter when lines > 1); the box still grows to max_lines
+                                         lines=1, max_lines=6, elem_id="question", max_length=MAX_MESSAGE_CHARS * 2,
                                          render=False)
                         if workshop:  # in front of a room, the examples come first: one click starts the demo
                             gr.Examples(EXAMPLES_FR + EXAMPLES_OTHER, inputs=msg, label="Exemples de questions")
@@ -402,6 +509,7 @@ def build_ui(app: InnosocApp, workshop: bool = False):
                             unfilter = gr.Button("Reposer sans filtre", elem_id="unfilter", size="sm")
                             clear = gr.Button("Nouveau participant" if workshop else "Effacer la conversation",
                                               elem_id="clear")
+                        staff_ui.comment_box(app, conv_state)  # a comment for staff's gap list
                         if not workshop:
                             gr.Examples(EXAMPLES_FR + EXAMPLES_OTHER, inputs=msg, label="Exemples de questions")
                     with gr.Column(scale=2):
@@ -439,6 +547,9 @@ def build_ui(app: InnosocApp, workshop: bool = False):
                                      elem_id="browse-type")
                 browse_list = gr.HTML(elem_id="browse-list")
 
+            # « Atelier » (--workshop), « Ajouter une ressource » and « Questions sans réponse » (staff accounts)
+            show_staff_tabs = staff_ui.build_tabs(app, staff=staff, workshop=workshop, host=host, port=port)
+
         # -- chat wiring
         def respond(message, history, conv: Conversation, use_intent: bool = True):
             history = list(history or [])
@@ -446,15 +557,17 @@ def build_ui(app: InnosocApp, workshop: bool = False):
             if not text:
                 yield history, gr.skip(), conv, ""
                 return
-            history.append({"role": "user", "content": esc(text)})
+            history.append({"role": "user", "content": md(text)})
             history.append({"role": "assistant", "content": "_Je cherche dans le corpus…_"})
+            turn_id = new_turn_id()
+            conv.messages[len(history) - 1] = turn_id  # votes on this message go to this turn, whatever happens
             yield history, gr.skip(), conv, ""
             try:
                 written = ""
-                for item in app.ask_stream(message, conv, use_intent=use_intent):
+                for item in app.ask_stream(message, conv, use_intent=use_intent, turn_id=turn_id):
                     if isinstance(item, str):  # a language model writing: show its text as it comes
                         written += item
-                        history[-1] = {"role": "assistant", "content": esc(written) + " …"}
+                        history[-1] = {"role": "assistant", "content": md(written) + " …"}
                         yield history, gr.skip(), conv, ""
                     else:
                         ans, notice = item
@@ -462,8 +575,9 @@ def build_ui(app: InnosocApp, workshop: bool = False):
                 history[-1] = {"role": "assistant", "content": answer_markdown(ans, notice)}
                 panel = sources_panel(ans)
             except InnosocError as e:
-                history[-1] = {"role": "assistant", "content": f"_Erreur : {esc(e)}_"}
-                conv.turns.append({"question": text, "answer": str(e), "found": False, "cited": [], "applied": []})
+                history[-1] = {"role": "assistant", "content": f"_Erreur : {md(e)}_"}
+                conv.turns.append({"id": turn_id, "question": text, "answer": str(e), "found": False, "cited": [],
+                                   "applied": []})
                 panel = gr.skip()
             yield history, panel, conv, ""
 
@@ -489,7 +603,7 @@ def build_ui(app: InnosocApp, workshop: bool = False):
             idx = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
             liked = data.liked is True or data.liked == "Like"
             try:
-                app.record_feedback(conv, int(idx) // 2, liked)
+                app.record_feedback(conv, conv.messages.get(int(idx)), liked)
                 gr.Info("Merci pour votre avis !")
             except InnosocError as e:
                 gr.Warning(str(e))
@@ -551,13 +665,17 @@ def build_ui(app: InnosocApp, workshop: bool = False):
 
         gr.api(chat, api_name="chat")
         gr.api(search, api_name="search")
+        show_staff_tabs(demo)
     return demo
 
 
 # ------------------------------------------------------------------------------------------------ launch
 
 def ensure_index(settings: Settings, corpus: Path | None, quiet: bool = False) -> None:
-    """Build the index from the corpus when it is missing or stale (incremental, with progress bars)."""
+    """Bring the corpus folder's documents up to date in the index (incremental, with progress bars).
+
+    Only `corpus` is scanned: documents added to the index from other paths (`python -m ingest nouveau.pdf`)
+    are kept as they are, and a file deleted from the corpus is removed and named."""
     from ingest import ingest
     from rag.progress import Bars
 
@@ -570,7 +688,49 @@ def ensure_index(settings: Settings, corpus: Path | None, quiet: bool = False) -
     bars.close()
     for s in report.skipped:
         print(f"Ignoré : {s.path} — {s.reason}", file=sys.stderr)
+    for path in report.removed:
+        print(f"Retiré de l'index (supprimé du corpus) : {path}", file=sys.stderr)
     print(report.summary(), file=sys.stderr)
+
+
+AUTH_ENV = "INNOSOC_AUTH"
+
+
+def _auth_pair(text: str, where: str) -> tuple[str, str]:
+    user, sep, password = text.strip().partition(":")
+    if not sep or not user or not password:
+        raise ValueError(f"{where} : attendu USER:PASS (identifiant, deux-points, mot de passe)")
+    return user, password
+
+
+def resolve_auth(a, environ=os.environ) -> tuple[list[tuple[str, str]] | None, list[str]]:
+    """The accounts allowed in, from --auth-file (one USER:PASS a line, # comments), --auth USER:PASS or the
+    INNOSOC_AUTH variable, and the warnings to print. A password in a file or in the environment does not show
+    in `ps` or in the shell history; --auth still works but says so. Raises ValueError with a message naming
+    the file or the option to fix."""
+    warnings = []
+    if a.auth and a.auth_file:
+        raise ValueError("--auth et --auth-file s'excluent : gardez --auth-file")
+    if a.auth_file:
+        path = Path(a.auth_file)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as e:
+            raise ValueError(f"--auth-file {path} illisible ({e.strerror or e}) : créez-le avec une ligne USER:PASS") from None
+        pairs = [_auth_pair(ln, f"{path}, ligne {i}") for i, ln in enumerate(lines, 1)
+                 if ln.strip() and not ln.lstrip().startswith("#")]
+        if not pairs:
+            raise ValueError(f"--auth-file {path} ne contient aucune ligne USER:PASS")
+        if path.stat().st_mode & 0o077:
+            warnings.append(f"ATTENTION : {path} est lisible par d'autres comptes de la machine : chmod 600 {path}")
+        return pairs, warnings
+    if a.auth:
+        warnings.append("Note : un mot de passe passé par --auth se voit dans `ps` et l'historique du shell ; "
+                        f"préférez --auth-file FICHIER ou la variable {AUTH_ENV}.")
+        return [_auth_pair(a.auth, "--auth")], warnings
+    if environ.get(AUTH_ENV):
+        return [_auth_pair(environ[AUTH_ENV], AUTH_ENV)], warnings
+    return None, warnings
 
 
 def parse_args(argv=None):
@@ -579,11 +739,20 @@ def parse_args(argv=None):
     p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="corpus à indexer si l'index manque ou a changé")
     p.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (0.0.0.0 pour un atelier en réseau local)")
     p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--auth", help="USER:PASS — mot de passe exigé pour entrer")
-    p.add_argument("--share", action="store_true", help="lien public Gradio (désactivé par défaut)")
+    p.add_argument("--auth", help="USER:PASS — mot de passe exigé pour entrer (visible dans ps : préférez "
+                                   "--auth-file ou la variable INNOSOC_AUTH=USER:PASS)")
+    p.add_argument("--auth-file", type=Path, help="fichier d'identifiants, une ligne USER:PASS par compte (chmod 600)")
+    p.add_argument("--share", action="store_true", help="lien public Gradio (désactivé par défaut ; exige un mot de passe)")
     p.add_argument("--workshop", action="store_true", help="mode atelier : grands caractères, exemples en tête")
     p.add_argument("--feedback", type=Path, help="fichier JSONL des avis 👍/👎 (défaut : feedback/feedback.jsonl)")
+    p.add_argument("--staff", help="comptes de l'équipe (séparés par des virgules) quand plusieurs comptes sont "
+                                   "configurés : eux seuls voient « Ajouter une ressource » et « Questions sans réponse »")
+    p.add_argument("--retention-days", type=int, default=DEFAULT_RETENTION_DAYS,
+                   help="durée de conservation des questions sans réponse et des avis, en jours")
     p.add_argument("--no-update", action="store_true", help="servir l'index tel quel, sans le comparer au corpus")
+    p.add_argument("--watch", type=float, default=2.0, metavar="S",
+                   help="toutes les S secondes, passer à la nouvelle version de l'index si un ingest l'a remplacée "
+                        "(plusieurs instances sur un même index ; 0 : jamais)")
     p.add_argument("--concurrency", type=int, default=2, help="requêtes traitées en parallèle")
     p.add_argument("--llm-url", help="serveur compatible OpenAI (ex. http://localhost:11434/v1) : réponses rédigées")
     p.add_argument("--llm-model", help="nom du modèle sur ce serveur (ex. qwen2.5:3b)")
@@ -595,24 +764,31 @@ def main(argv=None) -> int:
     a = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("bm25s").setLevel(logging.WARNING)
-    auth = None
-    if a.auth:
-        if ":" not in a.auth:
-            print("Erreur : --auth attend USER:PASS", file=sys.stderr)
-            return 2
-        auth = tuple(a.auth.split(":", 1))
-    if a.host not in ("127.0.0.1", "localhost", "::1") and not auth:
+    try:
+        auth, auth_warnings = resolve_auth(a)
+    except ValueError as e:
+        print(f"Erreur : {e}", file=sys.stderr)
+        return 2
+    for w in auth_warnings:
+        print(w, file=sys.stderr)
+    if a.share and not auth:
+        print("ATTENTION : --share ouvre un lien public sur Internet sans mot de passe : n'importe qui peut "
+              f"l'utiliser. Ajoutez --auth-file FICHIER (ou la variable {AUTH_ENV}=USER:PASS).", file=sys.stderr)
+    elif a.host not in ("127.0.0.1", "localhost", "::1") and not auth:
         print(f"ATTENTION : l'application écoute sur {a.host} sans mot de passe : toute personne du réseau peut "
-              f"l'utiliser. Ajoutez --auth USER:PASS pour un atelier.", file=sys.stderr)
+              f"l'utiliser. Ajoutez --auth-file FICHIER (ou {AUTH_ENV}=USER:PASS) pour un atelier.", file=sys.stderr)
     settings = Settings(index_dir=a.index)
     try:
         if not a.no_update:
             ensure_index(settings, a.corpus)
-        app = InnosocApp(settings, llm_args=a, feedback_path=a.feedback or (Path(__file__).resolve().parent / "feedback" / "feedback.jsonl"))
+        app = InnosocApp(settings, llm_args=a, feedback_path=a.feedback or (Path(__file__).resolve().parent / "feedback" / "feedback.jsonl"),
+                         corpus_dir=a.corpus, retention_days=a.retention_days)
     except InnosocError as e:
         print(f"Erreur : {e}", file=sys.stderr)
         return 2
-    demo = build_ui(app, workshop=a.workshop)
+    app.watch_index(a.watch)
+    from rag.staff_ui import staff_accounts
+    demo = build_ui(app, workshop=a.workshop, staff=staff_accounts(auth, a.staff), host=a.host, port=a.port)
     demo.queue(default_concurrency_limit=a.concurrency, max_size=64)
     import gradio as gr
     demo.launch(

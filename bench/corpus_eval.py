@@ -103,12 +103,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="questions JSON Lines")
     ap.add_argument("--out", type=Path, help="écrire les résultats (et le détail par question) en JSON")
     ap.add_argument("--misses", action="store_true", help="lister les questions manquées dans le top 5")
+    ap.add_argument("--fusion", choices=("weighted", "rrf"), default=Settings.fusion)
+    ap.add_argument("--fusion-norm", choices=("zscore", "tmm", "minmax"), default=Settings.fusion_norm,
+                    help="normalisation des scores de la fusion pondérée (défaut : %(default)s)")
+    ap.add_argument("--dense-weight", type=float, default=Settings.dense_weight)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("bm25s").setLevel(logging.WARNING)
 
     questions = load_questions(args.questions)
-    settings = Settings(index_dir=args.index)
+    settings = Settings(index_dir=args.index, fusion=args.fusion, fusion_norm=args.fusion_norm,
+                        dense_weight=args.dense_weight)
     t0 = time.perf_counter()
     rep = ingest([args.corpus], settings)
     if rep.rebuild_reason:
@@ -125,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     res = report(records)
     res.update({"model": retriever.index.model_id, "questions_file": str(args.questions),
                 "search": {"k": 10, "group": True, "fusion": settings.fusion, "rrf_k": settings.rrf_k,
-                           "dense_weight": settings.dense_weight, "candidates": settings.candidates},
+                           "dense_weight": settings.dense_weight, "fusion_norm": settings.fusion_norm,
+                           "candidates": settings.candidates},
                 "seconds_search": round(time.perf_counter() - t1, 1),
                 "seconds_total": round(time.perf_counter() - t0, 1)})
     print(markdown(res))

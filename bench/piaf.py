@@ -60,15 +60,17 @@ class Config:
     rrf_k: int = 60
     dense_weight: float = 0.5
     candidates: int = 100
+    norm: str = "zscore"  # score normalisation of the weighted fusion (rag.retrieve.normalise)
     group: str = "main"  # "main" rows answer the brief; "sweep" rows are the investigation
 
     def settings(self, base: Settings) -> Settings:
         return base.with_(fusion=self.fusion, rrf_k=self.rrf_k, dense_weight=self.dense_weight,
-                          candidates=self.candidates)
+                          candidates=self.candidates, fusion_norm=self.norm)
 
     def is_default(self, base: Settings) -> bool:
         return (self.mode == "hybrid" and self.fusion == base.fusion and self.candidates == base.candidates
-                and (self.rrf_k == base.rrf_k if self.fusion == "rrf" else self.dense_weight == base.dense_weight))
+                and (self.rrf_k == base.rrf_k if self.fusion == "rrf"
+                     else self.dense_weight == base.dense_weight and self.norm == base.fusion_norm))
 
 
 # ---------------------------------------------------------------- data
@@ -175,18 +177,22 @@ def default_configs(base: Settings, sweep: bool = False) -> list[Config]:
     # k=60 is the usual RRF constant (and was innosoc's default); k=10 measured better here
     configs += [Config(f"hybride rrf k={k}", "hybrid", "rrf", rrf_k=k, candidates=c)
                 for k in sorted({60, 10, base.rrf_k}, reverse=True)]
-    configs += [Config(f"hybride pondéré w={w}", "hybrid", "weighted", dense_weight=w, candidates=c)
-                for w in (0.3, 0.5, 0.7)]
+    configs += [Config(f"hybride pondéré {norm} w={w}", "hybrid", "weighted", dense_weight=w, candidates=c,
+                       norm=norm) for norm in ("zscore", "tmm") for w in (0.3, 0.5, 0.7)]
+    # min-max over the candidate list (the default until it proved unstable on short lists), for comparison
+    configs += [Config("hybride pondéré minmax w=0.5", "hybrid", "weighted", dense_weight=0.5, candidates=c,
+                       norm="minmax")]
     if sweep:
         configs += [Config(f"hybride rrf k={k}", "hybrid", "rrf", rrf_k=k, candidates=c, group="sweep")
                     for k in (30, 100) if k != base.rrf_k]
         configs += [Config(f"hybride rrf k={k}, candidats={n}", "hybrid", "rrf", rrf_k=k,
                            candidates=n, group="sweep") for k in sorted({60, base.rrf_k}, reverse=True)
                     for n in (20, 50, 200) if n != c]
-        configs += [Config(f"hybride pondéré w={w}, candidats={n}", "hybrid", "weighted", dense_weight=w,
-                           candidates=n, group="sweep") for w in (0.5, 0.7) for n in (20, 50, 200) if n != c]
-        configs += [Config(f"hybride pondéré w={w}", "hybrid", "weighted", dense_weight=w, candidates=c,
-                           group="sweep") for w in (0.4, 0.6)]
+        configs += [Config(f"hybride pondéré {base.fusion_norm} w={w}, candidats={n}", "hybrid", "weighted",
+                           dense_weight=w, candidates=n, norm=base.fusion_norm, group="sweep")
+                    for w in (0.5, 0.7) for n in (20, 50, 200) if n != c]
+        configs += [Config(f"hybride pondéré {norm} w={w}", "hybrid", "weighted", dense_weight=w, candidates=c,
+                           norm=norm, group="sweep") for norm in ("zscore", "tmm") for w in (0.4, 0.6, 0.8, 0.9)]
     return configs
 
 

@@ -353,6 +353,7 @@ def worker_main(memory_mb: int, parent_pid: int | None = None) -> None:
         import docx  # noqa: F401
         import lxml.html  # noqa: F401
         import pypdf  # noqa: F401
+        import trafilatura  # noqa: F401 — HTML main text; its import alone takes seconds
         import yaml  # noqa: F401
         from rag.text import detect_language
         # the language model is loaded on first use: load it before the memory cap, it is not the file's

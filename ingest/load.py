@@ -16,14 +16,14 @@ from pathlib import Path
 import yaml
 
 from rag.errors import LoaderError
-from rag.text import detect_language
+from rag.text import detect_language, normalise_language
 from rag.types import META_FIELDS, Document, Section
 
 log = logging.getLogger(__name__)
 
 # Bumped when a loader changes what text or metadata it extracts: an index made by an older version is re-read
 # whole, since unchanged files would otherwise keep their old extraction.
-PARSER_VERSION = 2
+PARSER_VERSION = 4
 
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".text": "text", ".pdf": "pdf",
             ".html": "html", ".htm": "html", ".docx": "docx"}
@@ -85,6 +85,12 @@ def _complete_meta(meta: dict, path: Path, sections: list[Section]) -> dict:
             out["year"] = int(out["year"])
         except (TypeError, ValueError):
             out["year"] = None
+    given = out["language"]
+    # filters compare ISO codes: "FR", "French" or "français" in a front matter would never match "fr"
+    out["language"] = normalise_language(given)
+    if given not in (None, "") and out["language"] is None:
+        log.warning("%s : langue « %s » non reconnue (codes attendus : fr, en, es, pt, it), détectée dans le "
+                    "texte à la place", path, given)
     if not out["language"]:
         out["language"] = detect_language(" ".join(s.text for s in sections)[:3000])
     return out
@@ -313,7 +319,62 @@ def _html_text(data: bytes) -> str:
 _XML_INCOMPATIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
+# Class and id tokens of page furniture (menus, breadcrumbs, sidebars, share buttons, comments, cookie
+# banners) in common CMS themes: WordPress, Drupal, SPIP (« arbo », « forum »), Bootstrap. Matched as whole
+# tokens of the attribute, never as substrings: `no-sidebar` on a WordPress <body> or `has-megamenu` on a
+# <main> describe the page, they are not furniture.
+_FURNITURE = frozenset("""
+menu menus navbar navigation nav-links breadcrumb breadcrumbs arbo sidebar sidebars widget-area widget
+cookie cookies cookie-banner cookie-notice share sharing social-share sharedaddy comments comment-respond
+forum skip-link screen-reader-text visually-hidden pagination post-navigation related-posts
+""".split())
+# Never dropped whatever their class: the containers of the text itself.
+_KEEP_TAGS = frozenset({"html", "body", "main", "article"})
+
+
+def _is_furniture(el) -> bool:
+    if el.tag in _KEEP_TAGS or not isinstance(el.tag, str):
+        return False
+    if el.get("role") in ("navigation", "banner", "contentinfo") or el.get("aria-hidden") == "true":
+        return True
+    tokens = (el.get("class") or "").lower().split() + (el.get("id") or "").lower().split()
+    return any(t in _FURNITURE for t in tokens)
+
+
+def _furniture_texts(tree) -> set[str]:
+    """Texts of the furniture elements and of their blocks (a furniture element over 3,000 characters is
+    probably misclassified: its text is not listed)."""
+    out: set[str] = set()
+    for el in tree.iter():
+        if isinstance(el.tag, str) and (el.tag in ("nav", "header", "footer", "aside") or _is_furniture(el)):
+            whole = _norm(el.text_content())
+            if not whole or len(whole) > 3000:
+                continue
+            out.add(whole)
+            out.update(t for t in (_norm(b.text_content()) for b in el.iter("p", "li", "div", "a", "span")) if t)
+    return out
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _drop_furniture(tree) -> None:
+    for el in list(tree.iter(*_DROP_TAGS)):
+        # ASP.NET and some portals wrap the whole page in one <form>: keep a form that holds the text
+        if el.tag == "form" and (el.find(".//main") is not None or el.find(".//article") is not None
+                                 or el.find(".//h1") is not None):
+            continue
+        if el.getparent() is not None:
+            el.drop_tree()
+    for el in [e for e in tree.iter() if _is_furniture(e)]:
+        if el.getparent() is not None:
+            el.drop_tree()
+
+
 def _html(path: Path, data: bytes):
+    """Main text of a page: trafilatura (a maintained main-content extractor) on the page without its
+    furniture, our own block walk when trafilatura finds nothing or far less than the page's text."""
     import lxml.html
     from lxml import etree
 
@@ -331,17 +392,52 @@ def _html(path: Path, data: bytes):
         log.info("%s : HTML imbriqué sur plus de 256 niveaux, texte lu sans la structure", path)
         return _html_flat(path, text)
     title_el = tree.find(".//title")
-    title = title_el.text_content().strip() if title_el is not None else None
+    title = re.sub(r"\s+", " ", title_el.text_content()).strip() if title_el is not None else None
     h1 = tree.find(".//h1")
-    for el in list(tree.iter(*_DROP_TAGS)):
-        el.drop_tree()
-    for el in list(tree.xpath('//*[@role="navigation" or @role="banner" or @role="contentinfo" or '
-                              '@aria-hidden="true" or contains(@class, "menu") or contains(@id, "menu") or '
-                              'contains(@class, "cookie") or contains(@class, "sidebar")]')):
-        el.drop_tree()
+    h1_text = re.sub(r"\s+", " ", h1.text_content()).strip() if h1 is not None else None
+    # trafilatura reads the page as served (cleaning it first changes which container it picks as the
+    # content, and it then missed a SPIP « chapo »); the blocks it keeps that are page furniture are removed
+    furniture = _furniture_texts(tree)
+    extracted = _trafilatura(path, tree, h1_text or None, furniture)
+    _drop_furniture(tree)
+    own = _html_blocks(tree, h1_text or None)
+    own_chars = sum(len(s.text) for s in own)
+    got = sum(len(s.text) for s in extracted)
+    # trafilatura drops what does not look like prose; when it keeps under a fifth of the page's text (a page
+    # made of lists or tables, a very short page) our own walk is the better reading
+    sections = extracted if extracted and got >= 0.2 * own_chars else own
+    return {"title": title or h1_text or None}, sections
+
+
+def _trafilatura(path: Path, tree, h1: str | None, furniture: set[str]) -> list[Section]:
+    import copy
+
+    try:
+        import trafilatura
+
+        md = trafilatura.extract(copy.deepcopy(tree), output_format="markdown", include_comments=False,
+                                 include_tables=True, include_links=False, include_images=False,
+                                 favor_recall=True, with_metadata=False, deduplicate=False)
+    except Exception as e:  # noqa: BLE001 — a third-party extractor failing on a page costs its reading only
+        log.info("%s : trafilatura a échoué (%s: %s), lecture par blocs", path, type(e).__name__, e)
+        return []
+    if not md or not md.strip():
+        return []
+    md = re.sub(r"\\([\\`*_{}\[\]()#+\-.!|>~])", r"\1", md)  # markdown escapes: the text is quoted verbatim
+    out = []
+    for sec in _sections_from_markdown(md):
+        kept = [b for b in sec.text.split("\n\n") if _norm(b) not in furniture]
+        lines = "\n\n".join(kept)
+        kept_lines = "\n".join(ln for ln in lines.split("\n") if _norm(ln) not in furniture or not ln.strip())
+        if kept_lines.strip():
+            out.append(Section(kept_lines.strip(), sec.page, sec.heading or h1))
+    return out
+
+
+def _html_blocks(tree, heading: str | None) -> list[Section]:
+    """Our own reading: text blocks of <main>, else <article>, else <body>, split at h1-h4."""
     main = tree.xpath("//main") or tree.xpath("//article") or tree.xpath("//body") or [tree]
     sections: list[Section] = []
-    heading = h1.text_content().strip() if h1 is not None else None
     buf: list[str] = []
     taken: set = set()
     for el in main[0].iter("h1", "h2", "h3", "h4", "p", "li", "blockquote", "pre", "td", "dd", "dt"):
@@ -366,7 +462,7 @@ def _html(path: Path, data: bytes):
         t = re.sub(r"\s+", " ", main[0].text_content()).strip()
         if t:
             sections = [Section(t, heading=heading)]
-    return {"title": title or (h1.text_content().strip() if h1 is not None else None)}, sections
+    return sections
 
 
 class _FlatHTML:

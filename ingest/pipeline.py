@@ -1,7 +1,9 @@
 """Ingest: find files → load → chunk → embed → write a new index generation, incrementally.
 
-Unchanged files (same content hash, same model and chunking) keep their chunks and vectors; new or changed
-files are parsed and embedded; deleted files are dropped. A bad file is reported with its reason and skipped.
+Unchanged files (same content hash, same model and chunking) keep their chunks, vectors and sentence vectors;
+new or changed files are parsed and embedded (their chunks, then each distinct sentence of their
+chunks: rag/sentences.py); files deleted from a folder being scanned are dropped, and documents from other
+source roots are kept unless `prune` (see `ingest`). A bad file is reported with its reason and skipped.
 Progress goes to a callback `progress(stage, done, total)`; drawing bars is the caller's business.
 """
 from __future__ import annotations
@@ -20,13 +22,14 @@ import numpy as np
 
 from rag.embed import canonical_model_id, load_embedder
 from rag.errors import IndexCorruptError, IndexIncompatibleError, IndexMissingError, LoaderError
-from rag.settings import Settings
-from rag.store import load_index, write_index, writer_lock
+from rag.settings import DEFAULT_CORPUS, Settings
+from rag.sentences import RECORD, pooled_vectors, sentence_table
+from rag.store import load_index, read_manifest, write_index, writer_lock
 from rag.types import Chunk
 
 from .chunk import chunk_document, embedding_text
 from .isolate import Parser
-from .load import PARSER_VERSION, supported
+from .load import PARSER_VERSION, slugify, supported
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +53,24 @@ class IngestReport:
     chunks: int = 0
     chunks_embedded: int = 0
     tokens_embedded: int = 0
+    sentences_embedded: int = 0  # distinct sentences encoded in this run
     seconds: float = 0.0
     rebuild_reason: str | None = None
     changed: bool = True
+    files_kept_outside: int = 0  # documents of other roots, kept without being scanned
+    removed: list[str] = field(default_factory=list)  # sources of the documents removed from the index
+    roots: list[str] = field(default_factory=list)    # source roots the index remembers after this run
 
     def summary(self) -> str:
         s = (f"{self.files_indexed} fichier(s) indexé(s) ({self.files_parsed} lu(s), {self.files_reused} inchangé(s), "
              f"{self.files_removed} retiré(s)), {len(self.skipped)} ignoré(s), {self.chunks} passages, "
              f"{self.seconds:.1f} s")
+        if self.files_kept_outside:
+            s += f" ; {self.files_kept_outside} document(s) d'autres chemins gardé(s) tels quels"
         if not self.changed:
             s += " — index déjà à jour, rien à réécrire"
+        elif self.rebuild_reason:
+            s += f" — {self.rebuild_reason}"
         return s
 
 
@@ -129,6 +140,31 @@ def _bad_name(p: Path) -> bool:
     return False
 
 
+def _readable_manifest(index_dir: Path) -> dict | None:
+    try:
+        return read_manifest(index_dir)
+    except (IndexCorruptError, OSError):
+        return None
+
+
+def _unique_id(doc_id: str, source: str, key: str, taken: Callable[[str], bool]) -> str:
+    """An id named after the file (no id in a front matter) that another file of the same name already holds:
+    prefixed with the file's folder (a/rapport.pdf → a-rapport), else with a hash of its path."""
+    parent = Path(source).parent.name
+    if parent and parent not in (".", "/"):
+        candidate = f"{slugify(parent)}-{doc_id}"
+        if not taken(candidate):
+            return candidate
+    return f"{doc_id}-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:8]}"
+
+
+def _renamed(chunks: list[Chunk], doc_id: str) -> list[Chunk]:
+    import dataclasses
+
+    return [dataclasses.replace(c, doc_id=doc_id, chunk_id=f"{doc_id}#{i}", meta=dict(c.meta, id=doc_id))
+            for i, c in enumerate(chunks)]
+
+
 def read_bounded(path: Path, max_bytes: int) -> bytes:
     """Read a file once (its hash and its parse use the same bytes, even if it changes meanwhile)."""
     # O_NONBLOCK: a FIFO named like a document must not block the run waiting for a writer
@@ -154,10 +190,14 @@ class Pending:
 
 @dataclass
 class Encoded:
-    """What the map makes of one file: its document id, chunks and their vectors (row i = chunk i)."""
+    """What the map makes of one file: its document id, chunks and their vectors (row i = chunk i), and the
+    sentence records of its chunks (chunk and vec fields local to this file) with their vectors. A map that does
+    not encode sentences leaves them None: the assembly encodes them then."""
     doc_id: str
     chunks: list[Chunk]
     vectors: np.ndarray
+    sentences: np.ndarray | None = None
+    sentence_vectors: np.ndarray | None = None
 
 
 # A map takes (slot, Pending) pairs, lazily (reading and hashing go on while it consumes them), and returns
@@ -197,20 +237,77 @@ def map_serial(pending: Iterator[tuple[int, Pending]], settings: Settings, progr
                 continue
             parsed.append((slot, doc_id, chunks))
     # the parser's worker process is gone: its memory is not needed while encoding
-    if not parsed:
-        return out
-    vectors = embed_chunks(embedder, [c for _, _, chunks in parsed for c in chunks], settings,
-                           progress=lambda done, total: progress("encodage", done, total))
+    if parsed:
+        out.update(encode_parsed(embedder, parsed, settings, progress))
+    return out
+
+
+def encode_parsed(embedder, parsed: list[tuple[int, str, list[Chunk]]], settings: Settings,
+                  progress: Progress) -> dict[int, Encoded]:
+    """Encode the chunks of parsed files in one pass and split the result per file: {slot: Encoded}. The
+    serial map calls it once for the whole run, each distributed worker once per batch of files."""
+    out: dict[int, Encoded] = {}
+    vectors, recs, svecs = embed_new(embedder, [c for _, _, chunks in parsed for c in chunks], settings, progress)
     cursor = 0
     for slot, doc_id, chunks in parsed:
-        out[slot] = Encoded(doc_id, chunks, vectors[cursor:cursor + len(chunks)])
+        r, v = file_sentences(recs, svecs, cursor, len(chunks))
+        out[slot] = Encoded(doc_id, chunks, vectors[cursor:cursor + len(chunks)], r, v)
         cursor += len(chunks)
     return out
 
 
-def ingest(paths: list[Path], settings: Settings, progress: Progress | None = None,
-           rebuild: bool = False, wait_lock: bool = False, map_files: MapFiles | None = None) -> IngestReport:
-    """Bring the index of `paths` up to date. `map_files` does the parse+embed work (default: this process)."""
+def embed_sentences(embedder, chunks: list[Chunk], settings: Settings, progress: Progress,
+                    extra: list[str] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sentence records of `chunks` (chunk field = position in the list), the vectors of their distinct
+    sentences, and the vectors of `extra` texts encoded in the same pass."""
+    records, texts = sentence_table([c.text for c in chunks])
+    vecs = embedder.encode_documents(texts + list(extra), batch_size=settings.embed_batch,
+                                     progress=lambda done, total: progress("encodage des phrases", done, total)) \
+        if texts or extra else np.zeros((0, embedder.dim), np.float32)
+    return records, vecs[:len(texts)], vecs[len(texts):]
+
+
+def embed_new(embedder, chunks: list[Chunk], settings: Settings,
+              progress: Progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chunk vectors, sentence records and sentence vectors of new chunks. With settings.chunk_vectors ==
+    "pooled" the chunk vectors are not encoded but derived from their sentences' and their title's vectors."""
+    if settings.chunk_vectors == "pooled":
+        titles = sorted({c.meta.get("title") or "" for c in chunks} - {""})
+        records, svecs, tvecs = embed_sentences(embedder, chunks, settings, progress, extra=titles)
+        title_vec = dict(zip(titles, tvecs))
+        zero = np.zeros(embedder.dim, np.float32)
+        extra = np.stack([title_vec.get(c.meta.get("title") or "", zero) for c in chunks]) if chunks else None
+        return pooled_vectors(records, svecs, len(chunks), extra=extra), records, svecs
+    vectors = embed_chunks(embedder, chunks, settings, progress=lambda done, total: progress("encodage", done, total))
+    records, svecs, _ = embed_sentences(embedder, chunks, settings, progress)
+    return vectors, records, svecs
+
+
+def file_sentences(records: np.ndarray, svecs: np.ndarray, start: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The records of chunks start..start+n-1 renumbered from 0, with only the sentence vectors they use."""
+    lo, hi = np.searchsorted(records["chunk"], [start, start + n])
+    recs = np.array(records[lo:hi], copy=True)
+    if not len(recs):
+        return recs, np.zeros((0, svecs.shape[1]), np.float32)
+    recs["chunk"] -= start
+    used, inverse = np.unique(recs["vec"], return_inverse=True)
+    recs["vec"] = inverse.reshape(-1)
+    return recs, np.asarray(svecs[used], dtype=np.float32)
+
+
+def ingest(paths: list[Path] | None, settings: Settings, progress: Progress | None = None,
+           rebuild: bool = False, wait_lock: bool = False, map_files: MapFiles | None = None,
+           prune: bool = False) -> IngestReport:
+    """Add or update `paths` in the index of `settings.index_dir`. `map_files` does the parse+embed work
+    (default: this process).
+
+    Semantics (README « Mettre à jour l'index »): the index remembers its source roots (every path ever
+    ingested). `paths` are scanned: new and changed files there are (re)indexed, and files that vanished from a
+    scanned folder are removed (and reported). Documents from the other roots are kept as they are, so that
+    `ingest nouveau.pdf` adds one document to the index instead of leaving an index of one document. With
+    no `paths`, every remembered root is scanned (the corpus folder for a new index). A root that no longer
+    exists keeps its documents, unless `prune`: then the index keeps only what is found under `paths` (or,
+    with no `paths`, under the remembered roots that still exist), and forgets the other roots."""
     t0 = time.perf_counter()
     index_dir = Path(settings.index_dir)
     report = IngestReport(index_dir=str(index_dir))
@@ -220,13 +317,33 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
 
     with writer_lock(index_dir, wait=wait_lock):
         previous = _previous_index(index_dir, settings, model_id, rebuild, report)
+        # what the index held, even when its vectors cannot be reused: a rebuild re-reads those files too
+        prior = previous.manifest if previous is not None else _readable_manifest(index_dir)
         old_files: dict[str, dict] = previous.manifest.get("files", {}) if previous else {}
         old_rows: dict[str, list[int]] = {}
         if previous is not None:
             for i, c in enumerate(previous.chunks):
                 old_rows.setdefault(c.source, []).append(i)
 
-        files = discover(paths, settings, report.skipped)
+        remembered = [Path(r) for r in (prior or {}).get("roots", [])]
+        given = [Path(p) for p in paths] if paths else (remembered or [DEFAULT_CORPUS])
+        scopes = [(Path(g).resolve(), Path(g).is_dir()) for g in given if Path(g).exists()]
+
+        def in_scope(key: str) -> bool:  # under a path scanned in this run (which exists)
+            return any(key == str(r) or (is_dir and key.startswith(str(r) + os.sep)) for r, is_dir in scopes)
+
+        prior_files: dict[str, dict] = (prior or {}).get("files", {})
+        scan_paths = list(given)
+        if previous is None and not prune:
+            # a rebuild cannot reuse vectors: documents of the other roots are read again from their files
+            scan_paths += [Path(rec["source"]) for key, rec in prior_files.items() if not in_scope(key)]
+        files = discover(scan_paths, settings, report.skipped)
+        present = {str(real) for real, _ in files}
+        outside = {} if prune else {key: rec for key, rec in old_files.items()
+                                    if key not in present and not in_scope(key)}
+        # ids of documents already indexed and kept stay theirs, even when a new file with the same name sorts
+        # before them (its id is then made unique, see _unique_id)
+        reserved = {rec["doc_id"]: key for key, rec in old_files.items() if key in present or key in outside}
         max_bytes = int(settings.max_file_mb * 1024 * 1024)
         # One slot per file, in file order: (key, source, what became of it). The map fills in the pending
         # ones; the slots are then assembled in order, so that serial and distributed runs give the same index.
@@ -248,14 +365,19 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
                 rec = old_files.get(key)
                 if previous is not None and rec and rec["sha256"] == digest and rec["source"] in old_rows:
                     rows = old_rows[rec["source"]]
-                    slots.append((key, source, (rec, [previous.chunks[i] for i in rows], previous.vectors[rows])))
+                    # the file's chunks are contiguous rows of the previous index, and so are their sentences
+                    srecs, svecs = file_sentences(previous.sentences, previous.sentence_vectors, rows[0], len(rows)) \
+                        if rows == list(range(rows[0], rows[0] + len(rows))) else _scattered(previous, rows)
+                    slots.append((key, source, (rec, [previous.chunks[i] for i in rows], previous.vectors[rows],
+                                                srecs, svecs)))
                     continue
                 slots.append((key, source, digest))
                 yield len(slots) - 1, Pending(real, source, data, digest)
 
         mapped = map_files(scan(), settings, progress)
 
-        kept: list[tuple[str, dict, list[Chunk], np.ndarray]] = []
+        # (key, file record, chunks, chunk vectors, sentence records, sentence vectors, encoded in this run)
+        kept: list[tuple[str, dict, list[Chunk], np.ndarray, np.ndarray | None, np.ndarray | None, bool]] = []
         seen_ids: dict[str, str] = {}
         to_embed: list[Chunk] = []
         for slot, (key, source, what) in enumerate(slots):
@@ -263,7 +385,7 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
                 report.skipped.append(what)
                 continue
             if isinstance(what, tuple):  # unchanged file: chunks and vectors reused
-                rec, chunks, vecs = what
+                rec, chunks, vecs, srecs, svecs = what
                 doc_id, fresh = rec["doc_id"], False
             else:
                 result = mapped[slot]
@@ -271,52 +393,136 @@ def ingest(paths: list[Path], settings: Settings, progress: Progress | None = No
                     report.skipped.append(Skipped(source, result))
                     continue
                 doc_id, chunks, vecs, fresh = result.doc_id, result.chunks, result.vectors, True
+                srecs, svecs = result.sentences, result.sentence_vectors
+
+                def taken(i: str) -> bool:
+                    return i in seen_ids or reserved.get(i, key) != key
+
+                if taken(doc_id) and doc_id in (slugify(Path(key).stem), slugify(Path(source).stem)):
+                    # an id made from the file name (no id in a front matter): a/rapport.pdf and b/rapport.pdf
+                    # are two documents
+                    new_id = _unique_id(doc_id, source, key, taken)
+                    log.info("%s : identifiant « %s » déjà pris, « %s » à la place", source, doc_id, new_id)
+                    doc_id, chunks = new_id, _renamed(chunks, new_id)
                 rec = {"sha256": what, "source": source, "doc_id": doc_id, "chunks": len(chunks)}
+                if reserved.get(doc_id, key) != key:
+                    # an id written in a front matter that an indexed document already holds: authoring error
+                    owner = old_files[reserved[doc_id]]["source"]
+                    report.skipped.append(Skipped(source, f"identifiant « {doc_id} » déjà utilisé par {owner}"))
+                    continue
             if doc_id in seen_ids:
                 report.skipped.append(Skipped(source, f"identifiant « {doc_id} » déjà utilisé par {seen_ids[doc_id]}"))
                 continue
             seen_ids[doc_id] = source
-            kept.append((key, rec, chunks, vecs))
+            kept.append((key, rec, chunks, vecs, srecs, svecs, fresh))
             if fresh:
                 report.files_parsed += 1
                 to_embed.extend(chunks)
             else:
                 report.files_reused += 1
 
-        kept_keys = {k for k, *_ in kept}
-        report.files_removed = sum(1 for k in old_files if k not in kept_keys)
+        # documents of the roots not scanned in this run stay as they are (never dropped without --prune)
+        for key, rec in outside.items():
+            if rec["doc_id"] in seen_ids or rec["source"] not in old_rows:
+                continue
+            rows = old_rows[rec["source"]]
+            seen_ids[rec["doc_id"]] = rec["source"]
+            srecs, svecs = _scattered(previous, rows)
+            kept.append((key, rec, [previous.chunks[i] for i in rows], previous.vectors[rows], srecs, svecs, False))
+            report.files_kept_outside += 1
+            if not Path(key).exists():
+                report.skipped.append(Skipped(rec["source"], "introuvable, gardé dans l'index (--prune pour le "
+                                                             "retirer)"))
+        kept.sort(key=lambda t: t[1]["source"])  # rows in path order, whichever run added each file
+        kept_keys = {k[0] for k in kept}
+        report.removed = sorted(rec["source"] for k, rec in old_files.items() if k not in kept_keys)
+        report.files_removed = len(report.removed)
         report.files_indexed = len(kept)
         report.chunks_embedded = len(to_embed)
-        report.tokens_embedded = sum(c.n_tokens for c in to_embed)
+        report.tokens_embedded = sum(c.n_tokens for c in to_embed) if settings.chunk_vectors != "pooled" else 0
+        if prune:
+            roots = sorted({str(r) for r, _ in scopes})
+        else:
+            roots = sorted({str(r) for r in remembered} | {str(Path(g).resolve()) for g in given
+                                                           if Path(g).exists()})
+        report.roots = roots
 
         if (previous is not None and not report.rebuild_reason and not to_embed and report.files_removed == 0
-                and len(kept) == len(old_files)):
+                and len(kept) == len(old_files) and roots == sorted(previous.manifest.get("roots", []))):
             report.changed = False
             report.chunks = len(previous.chunks)
             report.seconds = time.perf_counter() - t0
             return report
 
-        all_chunks = [c for _, _, chunks, _ in kept for c in chunks]
+        all_chunks = [c for _, _, chunks, *_ in kept for c in chunks]
         if kept:
-            vectors = np.concatenate([v for *_, v in kept])
+            vectors = np.concatenate([k[3] for k in kept])
             dim = vectors.shape[1]
         else:
             dim = previous.manifest["model"]["dim"] if previous else load_embedder(settings.model).dim
             vectors = np.zeros((0, dim), np.float32)
+        records, sentence_vectors = _assemble_sentences(kept, dim, settings, progress, report)
         progress("écriture", 0, 1)
         write_index(index_dir, all_chunks, vectors, {
             "model": {"id": model_id, "dim": int(dim)},
             "chunking": settings.chunking,
+            "chunk_vectors": settings.chunk_vectors,
+            "n_sentences": int(len(records)),
             "faiss": settings.faiss_index,
             "parser_version": PARSER_VERSION,
             "bm25": {"analyzer": "lower+stopwords+snowball+fold", "k1": 1.5, "b": 0.75},
-            "files": {key: rec for key, rec, _, _ in kept},
+            "files": {k[0]: k[1] for k in kept},
+            "roots": roots,
             "n_docs": len(kept),
-        })
+        }, sentences=records, sentence_vectors=sentence_vectors)
         progress("écriture", 1, 1)
         report.chunks = len(all_chunks)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _assemble_sentences(kept, dim: int, settings: Settings, progress: Progress,
+                        report: IngestReport) -> tuple[np.ndarray, np.ndarray]:
+    """The index's sentence table: each file's records shifted to its chunk rows and vector rows. Files mapped
+    without their sentences (a map that only encodes chunks) get them encoded here, in one pass."""
+    missing = [c for k in kept if k[4] is None for c in k[2]]
+    fill_recs = fill_vecs = None
+    if missing:
+        embedder = load_embedder(settings.model)
+        fill_recs, fill_vecs, _ = embed_sentences(embedder, missing, settings, progress)
+    rec_parts, vec_parts = [], []
+    row = nvec = cursor = 0
+    for k in kept:
+        chunks, srecs, svecs = k[2], k[4], k[5]
+        if srecs is None:
+            srecs, svecs = file_sentences(fill_recs, fill_vecs, cursor, len(chunks))
+            cursor += len(chunks)
+        srecs = np.array(srecs, copy=True)
+        srecs["chunk"] += row
+        srecs["vec"] += nvec
+        rec_parts.append(srecs)
+        vec_parts.append(np.asarray(svecs, dtype=np.float32))
+        row += len(chunks)
+        nvec += len(svecs)
+    records = np.concatenate(rec_parts) if rec_parts else np.zeros(0, dtype=RECORD)
+    vecs = np.concatenate(vec_parts) if vec_parts else np.zeros((0, dim), np.float32)
+    report.sentences_embedded = len(fill_vecs) if fill_vecs is not None else 0
+    report.sentences_embedded += sum(len(k[5]) for k in kept if k[6] and k[5] is not None)
+    return records, vecs
+
+
+def _scattered(previous, rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Sentence records and vectors of chunks at arbitrary rows of the previous index, renumbered from 0."""
+    b = previous.sentence_bounds
+    recs = np.concatenate([np.array(previous.sentences[b[r]:b[r + 1]], copy=True) for r in rows]) \
+        if rows else np.zeros(0, dtype=RECORD)
+    if not len(recs):
+        return recs, np.zeros((0, previous.sentence_vectors.shape[1]), np.float32)
+    new = {r: i for i, r in enumerate(rows)}
+    recs["chunk"] = [new[int(c)] for c in recs["chunk"]]
+    used, inverse = np.unique(recs["vec"], return_inverse=True)
+    recs["vec"] = inverse.reshape(-1)
+    return recs, np.asarray(previous.sentence_vectors[used], dtype=np.float32)
 
 
 def _previous_index(index_dir: Path, settings: Settings, model_id: str, rebuild: bool, report: IngestReport):
@@ -344,6 +550,10 @@ def _previous_index(index_dir: Path, settings: Settings, model_id: str, rebuild:
         elif pm.get("parser_version") != PARSER_VERSION:
             report.rebuild_reason = (f"lecture des documents modifiée (version {pm.get('parser_version')} → "
                                      f"{PARSER_VERSION}) : tous les fichiers sont relus")
+            previous = None
+        elif pm.get("chunk_vectors", "encoded") != settings.chunk_vectors:
+            report.rebuild_reason = (f"vecteurs de passages changés ({pm.get('chunk_vectors', 'encoded')} → "
+                                     f"{settings.chunk_vectors}) : reconstruction complète")
             previous = None
         elif pm.get("faiss") != settings.faiss_index:
             report.rebuild_reason = f"type d'index FAISS changé ({pm.get('faiss')} → {settings.faiss_index})"

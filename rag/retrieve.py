@@ -1,7 +1,7 @@
 """Hybrid retrieval: dense (FAISS) and BM25 rankings fused, with metadata filters and per-resource grouping.
 
-Fusion is a weighted sum of min-max normalised scores by default (`weighted`), or reciprocal-rank (`rrf`);
-bench/piaf.py measures both. Filters are applied inside each ranking (FAISS ID selector, BM25 weight mask)
+Fusion is a weighted sum of normalised scores by default (`weighted`; `normalise` says how, and why not
+min-max), or reciprocal-rank (`rrf`); bench/piaf.py and bench/corpus_eval.py measure them. Filters are applied inside each ranking (FAISS ID selector, BM25 weight mask)
 so that a narrow filter still fills the top-k.
 """
 from __future__ import annotations
@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from . import ann
 from .embed import load_embedder
 from .errors import QueryError
 from .settings import Settings
 from .store import Index, load_index
-from .text import analyze_query
+from .text import analyze_query, index_languages
 from .types import Hit
 
 log = logging.getLogger(__name__)
@@ -50,11 +51,65 @@ class Filters:
         return keep
 
 
+# Theoretical minimum of each score, for the "tmm" normalisation: cosine similarity ≥ -1, BM25 ≥ 0.
+_FLOOR = {"dense": -1.0, "bm25": 0.0}
+
+
+def normalise(scores, how: str, side: str) -> tuple[np.ndarray, float]:
+    """Scores of one ranking put on a common scale; also the value given to a row absent from the ranking.
+
+    - "minmax": (s - min) / (max - min) over the list. Unstable on short lists: two candidates 0.2 % apart
+      become 0 and 1, and a single candidate gets 1.
+    - "tmm": theoretical min-max, (s - floor) / (max - floor) with the score's own floor (BM25 0, cosine -1):
+      continuous in the scores whatever the list's length; a row absent from the list counts as the floor.
+    - "zscore": (s - mean) / max(std, 1 % of |max|); the floor on the deviation keeps near-ties near-tied; an
+      absent row counts as the list's worst.
+    """
+    a = np.asarray(scores, dtype=np.float64)
+    if how == "minmax":
+        lo, hi = a.min(), a.max()
+        return ((a - lo) / (hi - lo) if hi > lo else np.ones_like(a)), 0.0
+    if how == "tmm":
+        lo, hi = _FLOOR[side], a.max()
+        span = hi - lo
+        return ((a - lo) / span if span > 1e-12 else np.zeros_like(a)), 0.0
+    if how == "zscore":
+        sd = max(float(a.std()), 0.01 * abs(float(a.max())), 1e-12)
+        z = (a - a.mean()) / sd
+        return z, float(z.min())
+    raise QueryError(f"Normalisation inconnue « {how} » (choix : tmm, zscore, minmax)")
+
+
+def fuse(d_rows, d_scores, b_rows, b_scores, settings: Settings) -> list[tuple[int, float]]:
+    """Rows of the dense and BM25 rankings merged into one ranking, best first; ties go to the lower row."""
+    scores: dict[int, float] = {}
+    if settings.fusion == "rrf":
+        kk = settings.rrf_k
+        for ranking in (d_rows, b_rows):
+            for r, row in enumerate(ranking):
+                scores[row] = scores.get(row, 0.0) + 1.0 / (kk + r + 1)
+    elif settings.fusion == "weighted":
+        w = settings.dense_weight
+        sides = [(list(rows), sc, weight, side) for rows, sc, weight, side in
+                 ((d_rows, d_scores, w, "dense"), (b_rows, b_scores, 1 - w, "bm25")) if len(rows)]
+        normed = []
+        for rows, sc, weight, side in sides:
+            norm, absent = normalise(sc, settings.fusion_norm, side)
+            normed.append((dict(zip(rows, norm.tolist())), absent, weight))
+        for row in {r for rows, *_ in sides for r in rows}:
+            scores[row] = sum(weight * of.get(row, absent) for of, absent, weight in normed)
+    else:
+        raise QueryError(f"Fusion inconnue « {settings.fusion} » (choix : rrf, weighted)")
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 class Retriever:
     def __init__(self, index: Index, settings: Settings):
         self.index = index
         self.settings = settings
         self.embedder = load_embedder(index.model_id)
+        # queries are analysed in every language of the indexed documents (see analyze_query)
+        self.languages = index_languages(c.meta.get("language") for c in index.chunks) or ("fr",)
         if self.embedder.dim != index.manifest["model"]["dim"]:
             from .errors import IndexIncompatibleError
             raise IndexIncompatibleError(
@@ -74,6 +129,8 @@ class Retriever:
             return [], []
         if qvec is None:
             qvec = self.embedder.encode_queries([query])[0]
+        if ann.is_ann(self.index.faiss):  # large-index mode: approximate candidates, exact scores, filters
+            return ann.search(self.index.faiss, self.index.vectors, qvec, n, mask)
         params = None
         if mask is not None:
             ids = np.flatnonzero(mask).astype(np.int64)
@@ -90,7 +147,7 @@ class Retriever:
     def bm25(self, query: str, n: int, mask: np.ndarray | None = None):
         if self.index.bm25 is None:
             return [], []
-        terms = analyze_query(query)
+        terms = analyze_query(query, self.languages)
         if not terms:
             return [], []
         scores = self.index.bm25.get_scores(terms)
@@ -136,25 +193,7 @@ class Retriever:
         return hits[:k]
 
     def fuse(self, d_rows, d_scores, b_rows, b_scores) -> list[tuple[int, float]]:
-        scores: dict[int, float] = {}
-        if self.settings.fusion == "rrf":
-            kk = self.settings.rrf_k
-            for ranking in (d_rows, b_rows):
-                for r, row in enumerate(ranking):
-                    scores[row] = scores.get(row, 0.0) + 1.0 / (kk + r + 1)
-        elif self.settings.fusion == "weighted":
-            w = self.settings.dense_weight
-            for rows, sc, weight in ((d_rows, d_scores, w), (b_rows, b_scores, 1 - w)):
-                if not rows:
-                    continue
-                a = np.asarray(sc, dtype=np.float64)
-                lo, hi = a.min(), a.max()
-                norm = (a - lo) / (hi - lo) if hi > lo else np.ones_like(a)
-                for row, s in zip(rows, norm):
-                    scores[row] = scores.get(row, 0.0) + weight * float(s)
-        else:
-            raise QueryError(f"Fusion inconnue « {self.settings.fusion} » (choix : rrf, weighted)")
-        return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+        return fuse(d_rows, d_scores, b_rows, b_scores, self.settings)
 
     def similar(self, doc_id: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
         """Resources close to a given one: the mean of its chunk vectors as the query."""

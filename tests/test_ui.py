@@ -91,6 +91,22 @@ def test_question_gets_an_answer_with_citation_and_source_card(page):
     shot(page, "discuter.png")
 
 
+def test_enter_sends_and_shift_enter_adds_a_line(page):
+    box = page.locator("#question textarea")
+    box.fill("Qu'est-ce qu'une SCIC ?")
+    box.press("Shift+Enter")
+    box.press_sequentially("Qui en sont les associés ?")
+    assert box.input_value() == "Qu'est-ce qu'une SCIC ?\nQui en sont les associés ?"
+    page.wait_for_timeout(500)
+    assert page.locator('#chatbot [data-testid="user"]').count() == 0  # Shift+Enter did not send
+    box.press("Enter")
+    page.wait_for_function("""() => { const m = document.querySelectorAll('#chatbot [data-testid="bot"]');
+                                      return m.length == 1 && !m[0].innerText.includes('Je cherche'); }""",
+                           timeout=240_000)
+    assert "Qui en sont les associés" in page.locator('#chatbot [data-testid="user"]').first.inner_text()
+    assert box.input_value() == ""
+
+
 def test_follow_up_question_uses_the_conversation(page):
     ask(page, "Qu'est-ce que l'économie solidaire ?", 1)
     text = ask(page, "Et au Brésil ?", 2)
