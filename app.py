@@ -586,7 +586,8 @@ def build_ui(app: InnosocApp, workshop: bool = False, staff: set[str] | None = N
                 yield history, gr.skip(), conv, ""
                 return
             last = conv.turns[-1]["question"]
-            conv.queries = conv.queries[:-1]  # the filtered turn is replaced, not followed up
+            if conv.dialogue.turns:
+                conv.dialogue.turns.pop()  # the filtered turn is replaced, not followed up
             yield from respond(last, history, conv, use_intent=False)
 
         send.click(respond, [msg, chatbot, conv_state], [chatbot, sources, conv_state, msg], api_visibility="private")

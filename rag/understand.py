@@ -434,7 +434,7 @@ _LIST = re.compile(
 
 # Politeness and « tell me / explain to me » openers say nothing of the kind of question: rules read past them.
 _PREFIX = re.compile(
-    r"^(?:(?:bonjour|salut|hello|hi|hola|ola|alors|bon|ok|dis|dites)[,!]? |"
+    r"^(?:(?:bonjour|salut|hello|hi|hola|ola|alors|bon|ok|dis|dites)[,!]? |est-ce que |est-ce qu'(?=il)|"
     r"(?:est-ce que )?(?:tu peux|tu pourrais|vous pouvez|vous pourriez|peux-tu|pouvez-vous|pourrais-tu|"
     r"pourriez-vous|can you|could you|would you|puedes|podrias|podria|pode|podes|poderia|voce pode)"
     r"(?: me| m'| nous| us)? ?|s'il (?:te|vous) plait,? |please,? |por favor,? |"
@@ -451,12 +451,13 @@ _FACET_Q = re.compile(
     r"^(?:en |in |em )?(?:quel(?:le)?s|which|what|que|quais|cuales|dans quel(?:le)?s) (?:sont les |are the )?"
     r"(?:types?|sortes?|genres?|categories?|kinds?|tipos?|langues?|languages?|idiomas?|linguas?|pays|countries|"
     r"paises|regions?|annees|years|anos|decennies|decades)(?![\w-])")
-_HAVE_SOME = re.compile(r"^(?:y a-t-il|y-a-t-il|avez-vous|as-tu|a-t-on|existe-t-il|are there|do you have|hay|tem|"
+_HAVE_SOME = re.compile(r"^(?:(?:est-ce qu')?il y a|y a|y a-t-il|y-a-t-il|avez-vous|vous avez|tu as|as-tu|a-t-on|existe-t-il|are there|do you have|hay|tem|"
                         r"tienes|existem|ha) (?:des|d'|de|quelques|any|some|algun[oa]s|alguns|algumas)(?:(?<=')|(?![\w-]))")
 _NEEDED = re.compile(r"(?<![\w-])(?:faut-il|il faut|needed|required|necessaires?|necesarios?|necessarios?|"
                      r"precisa|hace falta)(?![\w-])")
 _LIST_ANYWHERE = re.compile(r"(?<![\w-])(?:la liste|une liste|a list|the list|la lista|a lista|uma lista|"
-                            r"lister|listar|enumerer|enumerar|inventaire)(?![\w-])")
+                            r"lister|listar|enumerer|enumerar|inventaire|voir (?:les|toutes|tous)|consulter (?:les|toutes|"
+                            r"tous)|see (?:all|the|every))(?![\w-])")
 
 
 def decide_route(n: str, slots: Slots, facts: dict, scores: dict[str, float]) -> tuple[str, str | None]:
