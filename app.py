@@ -164,6 +164,12 @@ def answer_markdown(ans: Answer, notice: str | None = None) -> str:
             year = "" if m.get("type") == "concept" else f" ({md(m.get('year') or 's.d.')})"
             lines.append(f"{c.n}. {md(m.get('title'))} — {md(authors_text(m))}{year}, "
                          f"{md(TYPE_SINGULAR_FR.get(m.get('type'), m.get('type')))}{link}")
+        if ans.further:
+            lines.append("\n**Pour aller plus loin**")
+            for r in ans.further:
+                m = r.meta
+                lines.append(f"- {md(m.get('title'))} — {md(authors_text(m))} ({md(m.get('year') or 's.d.')}), "
+                             f"{md(TYPE_SINGULAR_FR.get(m.get('type'), m.get('type')))}")
     elif not ans.found and ans.hits:
         for h in ans.hits[:5]:
             m = h.chunk.meta
@@ -177,12 +183,27 @@ def answer_markdown(ans: Answer, notice: str | None = None) -> str:
 def sources_panel(ans: Answer) -> str:
     if ans.found and ans.citations:
         cards = [card(c.chunk.meta, highlight_sentences(c.chunk.text, c.sentences), number=c.n) for c in ans.citations]
-        return '<div class="cards">' + "".join(cards) + "</div>"
+        return '<div class="cards">' + "".join(cards) + further_cards(ans) + "</div>"
     if ans.hits:
         cards = [card(h.chunk.meta, esc(_snippet(h.chunk.text))) for h in ans.hits[:5]]
         return ('<div class="cards"><p class="hint">Ressources les plus proches (aucune ne répond directement) :</p>'
                 + "".join(cards) + "</div>")
     return '<p class="hint">Les sources citées apparaîtront ici.</p>'
+
+
+def further_cards(ans: Answer) -> str:
+    """« Pour aller plus loin »: the resources the answer did not cite, grouped by type, one small card each."""
+    if not ans.further:
+        return ""
+    out = ['<div class="further"><p class="hint"><strong>Pour aller plus loin</strong></p>']
+    last = None
+    for r in ans.further:
+        label = TYPE_LABELS_FR.get(r.meta.get("type"), r.meta.get("type") or "document")
+        if label != last:
+            out.append(f'<p class="further-type">{esc(label)}</p>')
+            last = label
+        out.append(card(r.meta, ""))
+    return "".join(out) + "</div>"
 
 
 def _snippet(text: str, n: int = 400) -> str:

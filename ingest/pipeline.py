@@ -1,7 +1,8 @@
 """Ingest: find files → load → chunk → embed → write a new index generation, incrementally.
 
-Unchanged files (same content hash, same model and chunking) keep their chunks and vectors; new or changed
-files are parsed and embedded; files deleted from a folder being scanned are dropped, and documents from other
+Unchanged files (same content hash, same model and chunking) keep their chunks, vectors and sentence vectors;
+new or changed files are parsed and embedded (their chunks, then each distinct sentence of their
+chunks: rag/sentences.py); files deleted from a folder being scanned are dropped, and documents from other
 source roots are kept unless `prune` (see `ingest`). A bad file is reported with its reason and skipped.
 Progress goes to a callback `progress(stage, done, total)`; drawing bars is the caller's business.
 """
@@ -22,6 +23,7 @@ import numpy as np
 from rag.embed import canonical_model_id, load_embedder
 from rag.errors import IndexCorruptError, IndexIncompatibleError, IndexMissingError, LoaderError
 from rag.settings import DEFAULT_CORPUS, Settings
+from rag.sentences import RECORD, pooled_vectors, sentence_table
 from rag.store import load_index, read_manifest, write_index, writer_lock
 from rag.types import Chunk
 
@@ -51,6 +53,7 @@ class IngestReport:
     chunks: int = 0
     chunks_embedded: int = 0
     tokens_embedded: int = 0
+    sentences_embedded: int = 0  # distinct sentences encoded in this run
     seconds: float = 0.0
     rebuild_reason: str | None = None
     changed: bool = True
@@ -66,6 +69,8 @@ class IngestReport:
             s += f" ; {self.files_kept_outside} document(s) d'autres chemins gardé(s) tels quels"
         if not self.changed:
             s += " — index déjà à jour, rien à réécrire"
+        elif self.rebuild_reason:
+            s += f" — {self.rebuild_reason}"
         return s
 
 
@@ -185,10 +190,14 @@ class Pending:
 
 @dataclass
 class Encoded:
-    """What the map makes of one file: its document id, chunks and their vectors (row i = chunk i)."""
+    """What the map makes of one file: its document id, chunks and their vectors (row i = chunk i), and the
+    sentence records of its chunks (chunk and vec fields local to this file) with their vectors. A map that does
+    not encode sentences leaves them None: the assembly encodes them then."""
     doc_id: str
     chunks: list[Chunk]
     vectors: np.ndarray
+    sentences: np.ndarray | None = None
+    sentence_vectors: np.ndarray | None = None
 
 
 # A map takes (slot, Pending) pairs, lazily (reading and hashing go on while it consumes them), and returns
@@ -228,15 +237,62 @@ def map_serial(pending: Iterator[tuple[int, Pending]], settings: Settings, progr
                 continue
             parsed.append((slot, doc_id, chunks))
     # the parser's worker process is gone: its memory is not needed while encoding
-    if not parsed:
-        return out
-    vectors = embed_chunks(embedder, [c for _, _, chunks in parsed for c in chunks], settings,
-                           progress=lambda done, total: progress("encodage", done, total))
+    if parsed:
+        out.update(encode_parsed(embedder, parsed, settings, progress))
+    return out
+
+
+def encode_parsed(embedder, parsed: list[tuple[int, str, list[Chunk]]], settings: Settings,
+                  progress: Progress) -> dict[int, Encoded]:
+    """Encode the chunks of parsed files in one pass and split the result per file: {slot: Encoded}. The
+    serial map calls it once for the whole run, each distributed worker once per batch of files."""
+    out: dict[int, Encoded] = {}
+    vectors, recs, svecs = embed_new(embedder, [c for _, _, chunks in parsed for c in chunks], settings, progress)
     cursor = 0
     for slot, doc_id, chunks in parsed:
-        out[slot] = Encoded(doc_id, chunks, vectors[cursor:cursor + len(chunks)])
+        r, v = file_sentences(recs, svecs, cursor, len(chunks))
+        out[slot] = Encoded(doc_id, chunks, vectors[cursor:cursor + len(chunks)], r, v)
         cursor += len(chunks)
     return out
+
+
+def embed_sentences(embedder, chunks: list[Chunk], settings: Settings, progress: Progress,
+                    extra: list[str] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sentence records of `chunks` (chunk field = position in the list), the vectors of their distinct
+    sentences, and the vectors of `extra` texts encoded in the same pass."""
+    records, texts = sentence_table([c.text for c in chunks])
+    vecs = embedder.encode_documents(texts + list(extra), batch_size=settings.embed_batch,
+                                     progress=lambda done, total: progress("encodage des phrases", done, total)) \
+        if texts or extra else np.zeros((0, embedder.dim), np.float32)
+    return records, vecs[:len(texts)], vecs[len(texts):]
+
+
+def embed_new(embedder, chunks: list[Chunk], settings: Settings,
+              progress: Progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chunk vectors, sentence records and sentence vectors of new chunks. With settings.chunk_vectors ==
+    "pooled" the chunk vectors are not encoded but derived from their sentences' and their title's vectors."""
+    if settings.chunk_vectors == "pooled":
+        titles = sorted({c.meta.get("title") or "" for c in chunks} - {""})
+        records, svecs, tvecs = embed_sentences(embedder, chunks, settings, progress, extra=titles)
+        title_vec = dict(zip(titles, tvecs))
+        zero = np.zeros(embedder.dim, np.float32)
+        extra = np.stack([title_vec.get(c.meta.get("title") or "", zero) for c in chunks]) if chunks else None
+        return pooled_vectors(records, svecs, len(chunks), extra=extra), records, svecs
+    vectors = embed_chunks(embedder, chunks, settings, progress=lambda done, total: progress("encodage", done, total))
+    records, svecs, _ = embed_sentences(embedder, chunks, settings, progress)
+    return vectors, records, svecs
+
+
+def file_sentences(records: np.ndarray, svecs: np.ndarray, start: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The records of chunks start..start+n-1 renumbered from 0, with only the sentence vectors they use."""
+    lo, hi = np.searchsorted(records["chunk"], [start, start + n])
+    recs = np.array(records[lo:hi], copy=True)
+    if not len(recs):
+        return recs, np.zeros((0, svecs.shape[1]), np.float32)
+    recs["chunk"] -= start
+    used, inverse = np.unique(recs["vec"], return_inverse=True)
+    recs["vec"] = inverse.reshape(-1)
+    return recs, np.asarray(svecs[used], dtype=np.float32)
 
 
 def ingest(paths: list[Path] | None, settings: Settings, progress: Progress | None = None,
@@ -309,14 +365,19 @@ def ingest(paths: list[Path] | None, settings: Settings, progress: Progress | No
                 rec = old_files.get(key)
                 if previous is not None and rec and rec["sha256"] == digest and rec["source"] in old_rows:
                     rows = old_rows[rec["source"]]
-                    slots.append((key, source, (rec, [previous.chunks[i] for i in rows], previous.vectors[rows])))
+                    # the file's chunks are contiguous rows of the previous index, and so are their sentences
+                    srecs, svecs = file_sentences(previous.sentences, previous.sentence_vectors, rows[0], len(rows)) \
+                        if rows == list(range(rows[0], rows[0] + len(rows))) else _scattered(previous, rows)
+                    slots.append((key, source, (rec, [previous.chunks[i] for i in rows], previous.vectors[rows],
+                                                srecs, svecs)))
                     continue
                 slots.append((key, source, digest))
                 yield len(slots) - 1, Pending(real, source, data, digest)
 
         mapped = map_files(scan(), settings, progress)
 
-        kept: list[tuple[str, dict, list[Chunk], np.ndarray]] = []
+        # (key, file record, chunks, chunk vectors, sentence records, sentence vectors, encoded in this run)
+        kept: list[tuple[str, dict, list[Chunk], np.ndarray, np.ndarray | None, np.ndarray | None, bool]] = []
         seen_ids: dict[str, str] = {}
         to_embed: list[Chunk] = []
         for slot, (key, source, what) in enumerate(slots):
@@ -324,7 +385,7 @@ def ingest(paths: list[Path] | None, settings: Settings, progress: Progress | No
                 report.skipped.append(what)
                 continue
             if isinstance(what, tuple):  # unchanged file: chunks and vectors reused
-                rec, chunks, vecs = what
+                rec, chunks, vecs, srecs, svecs = what
                 doc_id, fresh = rec["doc_id"], False
             else:
                 result = mapped[slot]
@@ -332,6 +393,7 @@ def ingest(paths: list[Path] | None, settings: Settings, progress: Progress | No
                     report.skipped.append(Skipped(source, result))
                     continue
                 doc_id, chunks, vecs, fresh = result.doc_id, result.chunks, result.vectors, True
+                srecs, svecs = result.sentences, result.sentence_vectors
 
                 def taken(i: str) -> bool:
                     return i in seen_ids or reserved.get(i, key) != key
@@ -352,7 +414,7 @@ def ingest(paths: list[Path] | None, settings: Settings, progress: Progress | No
                 report.skipped.append(Skipped(source, f"identifiant « {doc_id} » déjà utilisé par {seen_ids[doc_id]}"))
                 continue
             seen_ids[doc_id] = source
-            kept.append((key, rec, chunks, vecs))
+            kept.append((key, rec, chunks, vecs, srecs, svecs, fresh))
             if fresh:
                 report.files_parsed += 1
                 to_embed.extend(chunks)
@@ -365,18 +427,19 @@ def ingest(paths: list[Path] | None, settings: Settings, progress: Progress | No
                 continue
             rows = old_rows[rec["source"]]
             seen_ids[rec["doc_id"]] = rec["source"]
-            kept.append((key, rec, [previous.chunks[i] for i in rows], previous.vectors[rows]))
+            srecs, svecs = _scattered(previous, rows)
+            kept.append((key, rec, [previous.chunks[i] for i in rows], previous.vectors[rows], srecs, svecs, False))
             report.files_kept_outside += 1
             if not Path(key).exists():
                 report.skipped.append(Skipped(rec["source"], "introuvable, gardé dans l'index (--prune pour le "
                                                              "retirer)"))
         kept.sort(key=lambda t: t[1]["source"])  # rows in path order, whichever run added each file
-        kept_keys = {k for k, *_ in kept}
+        kept_keys = {k[0] for k in kept}
         report.removed = sorted(rec["source"] for k, rec in old_files.items() if k not in kept_keys)
         report.files_removed = len(report.removed)
         report.files_indexed = len(kept)
         report.chunks_embedded = len(to_embed)
-        report.tokens_embedded = sum(c.n_tokens for c in to_embed)
+        report.tokens_embedded = sum(c.n_tokens for c in to_embed) if settings.chunk_vectors != "pooled" else 0
         if prune:
             roots = sorted({str(r) for r, _ in scopes})
         else:
@@ -391,28 +454,75 @@ def ingest(paths: list[Path] | None, settings: Settings, progress: Progress | No
             report.seconds = time.perf_counter() - t0
             return report
 
-        all_chunks = [c for _, _, chunks, _ in kept for c in chunks]
+        all_chunks = [c for _, _, chunks, *_ in kept for c in chunks]
         if kept:
-            vectors = np.concatenate([v for *_, v in kept])
+            vectors = np.concatenate([k[3] for k in kept])
             dim = vectors.shape[1]
         else:
             dim = previous.manifest["model"]["dim"] if previous else load_embedder(settings.model).dim
             vectors = np.zeros((0, dim), np.float32)
+        records, sentence_vectors = _assemble_sentences(kept, dim, settings, progress, report)
         progress("écriture", 0, 1)
         write_index(index_dir, all_chunks, vectors, {
             "model": {"id": model_id, "dim": int(dim)},
             "chunking": settings.chunking,
+            "chunk_vectors": settings.chunk_vectors,
+            "n_sentences": int(len(records)),
             "faiss": settings.faiss_index,
             "parser_version": PARSER_VERSION,
             "bm25": {"analyzer": "lower+stopwords+snowball+fold", "k1": 1.5, "b": 0.75},
-            "files": {key: rec for key, rec, _, _ in kept},
+            "files": {k[0]: k[1] for k in kept},
             "roots": roots,
             "n_docs": len(kept),
-        })
+        }, sentences=records, sentence_vectors=sentence_vectors)
         progress("écriture", 1, 1)
         report.chunks = len(all_chunks)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _assemble_sentences(kept, dim: int, settings: Settings, progress: Progress,
+                        report: IngestReport) -> tuple[np.ndarray, np.ndarray]:
+    """The index's sentence table: each file's records shifted to its chunk rows and vector rows. Files mapped
+    without their sentences (a map that only encodes chunks) get them encoded here, in one pass."""
+    missing = [c for k in kept if k[4] is None for c in k[2]]
+    fill_recs = fill_vecs = None
+    if missing:
+        embedder = load_embedder(settings.model)
+        fill_recs, fill_vecs, _ = embed_sentences(embedder, missing, settings, progress)
+    rec_parts, vec_parts = [], []
+    row = nvec = cursor = 0
+    for k in kept:
+        chunks, srecs, svecs = k[2], k[4], k[5]
+        if srecs is None:
+            srecs, svecs = file_sentences(fill_recs, fill_vecs, cursor, len(chunks))
+            cursor += len(chunks)
+        srecs = np.array(srecs, copy=True)
+        srecs["chunk"] += row
+        srecs["vec"] += nvec
+        rec_parts.append(srecs)
+        vec_parts.append(np.asarray(svecs, dtype=np.float32))
+        row += len(chunks)
+        nvec += len(svecs)
+    records = np.concatenate(rec_parts) if rec_parts else np.zeros(0, dtype=RECORD)
+    vecs = np.concatenate(vec_parts) if vec_parts else np.zeros((0, dim), np.float32)
+    report.sentences_embedded = len(fill_vecs) if fill_vecs is not None else 0
+    report.sentences_embedded += sum(len(k[5]) for k in kept if k[6] and k[5] is not None)
+    return records, vecs
+
+
+def _scattered(previous, rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Sentence records and vectors of chunks at arbitrary rows of the previous index, renumbered from 0."""
+    b = previous.sentence_bounds
+    recs = np.concatenate([np.array(previous.sentences[b[r]:b[r + 1]], copy=True) for r in rows]) \
+        if rows else np.zeros(0, dtype=RECORD)
+    if not len(recs):
+        return recs, np.zeros((0, previous.sentence_vectors.shape[1]), np.float32)
+    new = {r: i for i, r in enumerate(rows)}
+    recs["chunk"] = [new[int(c)] for c in recs["chunk"]]
+    used, inverse = np.unique(recs["vec"], return_inverse=True)
+    recs["vec"] = inverse.reshape(-1)
+    return recs, np.asarray(previous.sentence_vectors[used], dtype=np.float32)
 
 
 def _previous_index(index_dir: Path, settings: Settings, model_id: str, rebuild: bool, report: IngestReport):
@@ -440,6 +550,10 @@ def _previous_index(index_dir: Path, settings: Settings, model_id: str, rebuild:
         elif pm.get("parser_version") != PARSER_VERSION:
             report.rebuild_reason = (f"lecture des documents modifiée (version {pm.get('parser_version')} → "
                                      f"{PARSER_VERSION}) : tous les fichiers sont relus")
+            previous = None
+        elif pm.get("chunk_vectors", "encoded") != settings.chunk_vectors:
+            report.rebuild_reason = (f"vecteurs de passages changés ({pm.get('chunk_vectors', 'encoded')} → "
+                                     f"{settings.chunk_vectors}) : reconstruction complète")
             previous = None
         elif pm.get("faiss") != settings.faiss_index:
             report.rebuild_reason = f"type d'index FAISS changé ({pm.get('faiss')} → {settings.faiss_index})"

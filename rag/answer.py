@@ -1,8 +1,11 @@
-"""Grounded answers: the question's best passages, then their most relevant sentences, each cited [n].
+"""Grounded answers: the question's best passages, then a span that answers it, each sentence cited [n].
 
 The default `ExtractiveAnswerer` needs no language model: every sentence of its answer stands verbatim in the
-passage it cites. When the best passages are not relevant enough it says so and offers the closest resources
-instead of citing noise. Follow-up questions ("Et au Brésil ?") are completed from the previous turn.
+passage it cites. It composes from spans (rag/compose.py) using the sentence vectors stored in the index, so
+an answer costs one query encoding plus arithmetic. When the best passages are not relevant enough it says so
+and offers the closest resources instead of citing noise. After the answer, « Pour aller plus loin » lists a
+few relevant resources it did not cite, grouped by type. Follow-up questions ("Et au Brésil ?") are completed
+from the previous turn.
 """
 from __future__ import annotations
 
@@ -13,9 +16,10 @@ from typing import Protocol
 
 import numpy as np
 
+from .compose import Composer, Sent, comparison_sides, definition_subject
 from .retrieve import Filters, Retriever
-from .text import analyze, analyze_query, detect_language, fold, paragraphs, split_sentences, words
-from .types import Answer, Citation, Hit
+from .text import analyze, analyze_query, detect_language, fold, words
+from .types import RESOURCE_TYPES, Answer, Citation, Hit, Reading
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +34,8 @@ RELEVANCE = {
 }
 DEFAULT_RELEVANCE = {"strong": 0.6, "weak": 0.3, "margin": 0.2}
 CROSS_LINGUAL_SHIFT = 0.04
-
-# Fiche sentences about the resource's audience or reading list say nothing about the question's subject.
-_META = re.compile(r"\b(intéresser\w*|s'adress\w*|sert aux|servira\w*|peut servir|pourra servir|sera utile|"
-                   r"utile (?:aux|à|pour)|porte d'entrée|bonne introduction|pour un lecteur|à lire avec|"
-                   r"peut le lire|peut la lire|se lit avec|on peut la rapprocher|on peut le rapprocher|"
-                   r"on les rapprochera|on le rapprochera|on la rapprochera|would use|useful for)\b", re.I)
-# Definition questions are best answered by the concept notes, written to explain.
-_DEFINITION = re.compile(r"^\s*(qu['’]est[- ]ce (?:que|qu['’])|c['’]est quoi|que (?:veut dire|signifie)|"
-                         r"d[ée]fini|what (?:is|are|does)|define|qu[ée] (?:es|son|significa)|o que (?:é|são)|"
-                         r"comment d[ée]finir)", re.I)
+# How far below `weak` a passage may score when it holds every proper name of the question.
+NAMED_SLACK = 0.04
 
 NOT_FOUND = ("Je n'ai pas trouvé dans le corpus de passage qui réponde à cette question. "
              "Voici les ressources les plus proches, à consulter avec prudence :")
@@ -65,16 +61,14 @@ def contextual_query(question: str, history: list[str] | None) -> str:
 
 
 class Answerer(Protocol):
-    def answer(self, question: str, history: list[str] | None = None, filters: Filters | None = None) -> Answer: ...
+    def answer(self, question: str, history: list[str] | None = None, filters: Filters | None = None, *,
+               hint: dict | None = None) -> Answer: ...
 
 
-@dataclass
-class _Candidate:
-    sentence: str
-    hit: Hit
-    position: int
-    score: float = 0.0
-    sim: float = 0.0
+# « Pour aller plus loin »: how many resources, and how far below the best passage's similarity they may be.
+FURTHER_MAX = 5
+FURTHER_MIN = 3
+FURTHER_SEARCH = 12
 
 
 class ExtractiveAnswerer:
@@ -82,35 +76,59 @@ class ExtractiveAnswerer:
         self.retriever = retriever
         self.settings = retriever.settings
         self.relevance = RELEVANCE.get(retriever.index.model_id, DEFAULT_RELEVANCE)
+        self.composer = Composer(retriever.index, self.relevance)
 
-    def answer(self, question: str, history: list[str] | None = None, filters: Filters | None = None) -> Answer:
+    def retrieve(self, query: str, filters: Filters | None = None) -> list[Hit]:
+        """The resources an answer is drawn from (best first, two passages each), plus a few more for
+        « Pour aller plus loin ». The LLM mode hands the first `answer_passages` of them to the model."""
+        return self.retriever.search(query, k=max(FURTHER_SEARCH, self.settings.answer_passages), filters=filters,
+                                     group=True, passages_per_doc=2)
+
+    def answer(self, question: str, history: list[str] | None = None, filters: Filters | None = None, *,
+               hint: dict | None = None) -> Answer:
         question = question.strip()[: self.settings.max_question_chars]
         query = contextual_query(question, history)
-        hits = self.retriever.search(query, k=self.settings.answer_passages, filters=filters, group=True,
-                                     passages_per_doc=1)
-        if _DEFINITION.match(question):
-            hits = self._concepts_first(hits)
+        hint = hint or {}
+        found_hits = self.retrieve(query, filters)
+        hits = found_hits[: self.settings.answer_passages]
         qvec = self.retriever.embedder.encode_queries([query])[0]
         if not hits or not self._relevant(query, qvec, hits):
             return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
-        cands = self._candidates(hits)
-        if not cands:
-            return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
-        self._score(query, qvec, cands)
-        chosen = self._select(cands)
-        return self._compose(question, query, hits, chosen)
-
-    @staticmethod
-    def _concepts_first(hits: list[Hit]) -> list[Hit]:
-        ordered = sorted(hits, key=lambda h: (h.chunk.meta.get("type") not in ("concept", "dossier"), h.rank))
-        for i, h in enumerate(ordered, start=1):
-            h.rank = i
-        return ordered
+        cands = self.composer.candidates(hits, qvec, query, question)
+        route = hint.get("route")
+        sides = hint.get("compare") if route == "comparison" else None
+        if route in (None, "comparison") and not sides:
+            sides = comparison_sides(question)
+        parts: list[tuple[str | None, list[Sent]]] = []
+        if sides and len(sides) == 2:
+            for name in sides:
+                span = self.composer.side(name, self.retriever,
+                                          lambda t: self.retriever.embedder.encode_queries([t])[0], filters)
+                if not span:
+                    parts = []
+                    break
+                parts.append((name, span))
+        if not parts:
+            subject = hint.get("subject") if route == "definition" else None
+            if route in (None, "definition") and not subject:
+                subject = definition_subject(question)
+            lead = self.composer.definition(subject, cands, qvec) if subject else None
+            if not lead:
+                lead = self.composer.general(cands)
+            if not lead:
+                return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
+            parts = [(None, lead)]
+            extras = self.composer.extras(lead, cands, query)
+            if extras:
+                parts.append((None, extras))
+        ans = self._compose(question, query, hits, parts)
+        ans.further = self.further(found_hits, ans, qvec)
+        return ans
 
     # -- relevance --------------------------------------------------------------------------------
     def _relevant(self, query: str, qvec: np.ndarray, hits: list[Hit]) -> bool:
         idx = self.retriever.index
-        rows = {c.chunk_id: i for i, c in enumerate(idx.chunks)}
+        rows = self.composer.row_of
         sims = [float(idx.vectors[rows[h.chunk.chunk_id]] @ qvec) for h in hits]
         best = max(sims)
         best_hit = hits[sims.index(best)]
@@ -121,10 +139,16 @@ class ExtractiveAnswerer:
         shift = CROSS_LINGUAL_SHIFT if lang != "fr" or lang != best_hit.chunk.meta.get("language") else 0.0
         if best >= self.relevance["strong"] - shift:
             return True
-        if best < self.relevance["weak"] - shift:
-            return False
         terms = set(analyze_query(query))
         names = {fold(w).lower() for w in re.findall(r"(?<!^)(?<![.?!] )\b[A-ZÀ-Ý][\w-]{3,}", query)}
+        if best < self.relevance["weak"] - shift:
+            # a question about a person or an organisation (« Qui est Maria Nowak ? ») is short and scores low;
+            # every name it asks about standing in the best passage's title or text anchors it
+            if names and best >= self.relevance["weak"] - shift - NAMED_SLACK:
+                passage = fold(f"{best_hit.chunk.meta.get('title', '')} {best_hit.chunk.text}").lower()
+                if all(re.search(rf"\b{re.escape(n)}\b", passage) for n in names):
+                    return True
+            return False
         for h in hits[:3]:
             passage = f"{h.chunk.meta.get('title', '')} {h.chunk.text}"
             text_terms = set(analyze(passage, h.chunk.meta.get("language")))
@@ -135,64 +159,49 @@ class ExtractiveAnswerer:
                 return True
         return False
 
-    # -- sentences --------------------------------------------------------------------------------
-    def _candidates(self, hits: list[Hit]) -> list[_Candidate]:
-        out = []
-        for h in hits:
-            pos = 0
-            for para in paragraphs(h.chunk.text):
-                for s in split_sentences(para):
-                    n = len(s.split())
-                    # headings, captions and list stubs make poor answer sentences
-                    if (6 <= n <= 90 and not s.startswith(("Voir aussi", "Résumé (", "Resumen (", "Resumo (", "Riassunto ("))
-                            and not _META.search(s)):
-                        out.append(_Candidate(s, h, pos))
-                    pos += 1
-        return out
-
-    def _score(self, query: str, qvec: np.ndarray, cands: list[_Candidate]) -> None:
-        vecs = self.retriever.embedder.encode_documents([c.sentence for c in cands])
-        sims = vecs @ qvec
-        terms = set(analyze_query(query))
-        for c, sim in zip(cands, sims):
-            c.sim = float(sim)
-            overlap = 0.0
-            if terms:
-                st = set(analyze(c.sentence, c.hit.chunk.meta.get("language")))
-                overlap = len(terms & st) / len(terms)
-            # a small prior for better-ranked passages and for sentences that open a passage
-            c.score = float(sim) + 0.08 * overlap \
-                - 0.004 * (c.hit.rank - 1) - 0.002 * min(c.position, 5)
-
-    def _select(self, cands: list[_Candidate]) -> list[_Candidate]:
-        chosen: list[_Candidate] = []
-        per_doc: dict[str, int] = {}
-        floor = max(c.sim for c in cands) - self.relevance["margin"]
-        for c in sorted(cands, key=lambda c: -c.score):
-            if c.sim < floor:
-                continue
-            if len(chosen) >= self.settings.answer_sentences:
-                break
-            if per_doc.get(c.hit.chunk.doc_id, 0) >= 2:
-                continue
-            ws = set(words(c.sentence))
-            if any(len(ws & set(words(o.sentence))) / max(1, len(ws | set(words(o.sentence)))) > 0.5 for o in chosen):
-                continue
-            chosen.append(c)
-            per_doc[c.hit.chunk.doc_id] = per_doc.get(c.hit.chunk.doc_id, 0) + 1
-        return chosen
-
-    def _compose(self, question: str, query: str, hits: list[Hit], chosen: list[_Candidate]) -> Answer:
-        # Sources are numbered in the order of their best-ranked passage; sentences read source by source,
-        # in their order inside the passage.
-        order = sorted({c.hit.rank for c in chosen})
-        number = {rank: n for n, rank in enumerate(order, start=1)}
+    # -- the answer -------------------------------------------------------------------------------
+    def _compose(self, question: str, query: str, hits: list[Hit], parts: list[tuple[str | None, list[Sent]]]) -> Answer:
+        """Sources numbered in order of first appearance; each sentence followed by its source's [n]. A labelled
+        part (a side of a comparison) is a paragraph of its own that opens with its name."""
+        number: dict[str, int] = {}
         citations: dict[int, Citation] = {}
-        parts = []
-        for c in sorted(chosen, key=lambda c: (number[c.hit.rank], c.position)):
-            n = number[c.hit.rank]
-            cit = citations.setdefault(n, Citation(n=n, chunk=c.hit.chunk))
-            cit.sentences.append(c.sentence)
-            parts.append(f"{c.sentence} [{n}]")
-        return Answer(question=question, text=" ".join(parts), citations=[citations[n] for n in sorted(citations)],
+        paras: list[str] = []
+        for label, sents in parts:
+            pieces = []
+            for snt in sents:
+                key = snt.chunk.chunk_id
+                if key not in number:
+                    number[key] = len(number) + 1
+                n = number[key]
+                cit = citations.setdefault(n, Citation(n=n, chunk=snt.chunk))
+                if snt.text not in cit.sentences:
+                    cit.sentences.append(snt.text)
+                pieces.append(f"{snt.text} [{n}]")
+            text = " ".join(pieces)
+            paras.append(f"{label} :\n{text}" if label else text)
+        sep = "\n\n" if any(label for label, _ in parts) else " "
+        return Answer(question=question, text=sep.join(paras), citations=[citations[n] for n in sorted(citations)],
                       hits=hits, found=True, query=query)
+
+    def further(self, hits: list[Hit], ans: Answer, qvec: np.ndarray) -> list[Reading]:
+        """3–5 resources relevant to the question and not cited, grouped by type (in the corpus's type order),
+        best first inside a type; none when fewer than three pass the relevance floor."""
+        cited = {c.chunk.doc_id for c in ans.citations}
+        idx = self.retriever.index
+        rows = self.composer.row_of
+        floor = self.relevance["weak"] - CROSS_LINGUAL_SHIFT - self.relevance["margin"]
+        picked: list[Hit] = []
+        for h in hits:
+            if h.chunk.doc_id in cited or h.chunk.meta.get("type") not in RESOURCE_TYPES:
+                continue
+            sim = max(float(idx.vectors[rows[c.chunk_id]] @ qvec) for c in (h.passages or [h.chunk]))
+            if sim < floor:
+                continue
+            picked.append(h)
+            if len(picked) >= FURTHER_MAX:
+                break
+        if len(picked) < FURTHER_MIN:
+            return []
+        order = {t: i for i, t in enumerate(RESOURCE_TYPES)}
+        picked.sort(key=lambda h: (order.get(h.chunk.meta.get("type"), 99), h.rank))
+        return [Reading(doc_id=h.chunk.doc_id, meta=dict(h.chunk.meta)) for h in picked]

@@ -118,10 +118,13 @@ def _run(a) -> int:
         return 0
     if ans.query != ans.question:
         print(f"(recherche : {ans.query})\n", file=out)
-    print(textwrap.fill(ans.text, 100), file=out)
+    # a comparison's sides are paragraphs of their own, each opening with its name on a line
+    print("\n".join(textwrap.fill(line, 100) if line.strip() else "" for line in ans.text.split("\n")), file=out)
     if ans.found:
         print("\nSources :", file=out)
         print(ans.sources_text(), file=out)
+        if ans.further:
+            print("\n" + ans.further_text(), file=out)
     else:
         _print_hits(ans.hits, out)
     if ans.warnings:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from typing import Callable, Protocol
 
 import numpy as np
@@ -114,6 +115,11 @@ class SentenceTransformerEmbedder:
         # One encode at a time: the C engine keeps per-model buffers, and on two cores a second concurrent
         # encode would only compete for the same cores (the app serves several participants at once).
         self._lock = threading.Lock()
+        # Query vectors by text, most recently used last: routing, retrieval and the answerer each ask for the
+        # same question's vector, and a workshop asks the same questions again; an encode costs tens of ms.
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries_lock = threading.Lock()
+        self.query_cache_size = 2048
 
     def count_tokens(self, text: str) -> int:
         return self._count(text)
@@ -131,11 +137,30 @@ class SentenceTransformerEmbedder:
         return out
 
     def encode_queries(self, texts) -> np.ndarray:
-        with self._lock:
-            return np.asarray(
-                self.model.encode_query(list(texts), normalize_embeddings=True, convert_to_numpy=True),
-                dtype=np.float32,
-            )
+        """L2-normalised query vectors, one row per text; each text is encoded once and then served from an
+        LRU cache (rows are copies: a caller may modify them freely)."""
+        texts = [str(t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        with self._queries_lock:
+            for t in texts:
+                v = self._queries.get(t)
+                if v is not None:
+                    self._queries.move_to_end(t)
+                    found[t] = v
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            with self._lock:
+                vecs = np.asarray(self.model.encode_query(missing, normalize_embeddings=True, convert_to_numpy=True),
+                                  dtype=np.float32)
+            with self._queries_lock:
+                for t, v in zip(missing, vecs):
+                    v.setflags(write=False)
+                    found[t] = self._queries[t] = v
+                while len(self._queries) > self.query_cache_size:
+                    self._queries.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([found[t] for t in texts]).astype(np.float32, copy=True)
 
 
 _cache: dict[str, SentenceTransformerEmbedder] = {}

@@ -642,8 +642,11 @@ class LLMAnswerer:
         if not question:
             raise QueryError("La question est vide : tapez quelques mots.")
         query, notices, failed = _rewrite(question, history, self.client)
-        hits = self.retriever.search(query, k=self.settings.answer_passages, filters=filters, group=True,
-                                     passages_per_doc=1)
+        # the passages the extractive answerer would draw from (same search, same order)
+        retrieve = getattr(self.fallback, "retrieve", None)
+        hits = (retrieve(query, filters)[: self.settings.answer_passages] if retrieve else
+                self.retriever.search(query, k=self.settings.answer_passages, filters=filters, group=True,
+                                      passages_per_doc=1))
         turn = _Turn(question, query, filters, hits, [], notices)
         if failed is not None:
             # The model has just failed on a short request: do not wait for it a second time.

@@ -5,7 +5,8 @@ import sys
 
 from tqdm import tqdm
 
-_LABELS = {"lecture": "Lecture des fichiers", "encodage": "Encodage des passages", "écriture": "Écriture de l'index"}
+_LABELS = {"lecture": "Lecture des fichiers", "encodage": "Encodage des passages",
+           "encodage des phrases": "Encodage des phrases", "écriture": "Écriture de l'index"}
 
 
 class Bars:

@@ -8,8 +8,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INDEX = PROJECT_ROOT / "index"
 DEFAULT_CORPUS = PROJECT_ROOT / "corpus"
 
-# Bumped whenever the on-disk layout changes; an index of another version is refused.
-FORMAT_VERSION = 1
+# Bumped whenever the on-disk layout changes; an index of another version is refused (and rebuilt by the
+# app and by `python -m ingest`), with the reason below.
+FORMAT_VERSION = 2
+FORMAT_CHANGES = {
+    2: "les phrases des passages et leurs vecteurs sont désormais calculés à l'indexation",
+}
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,9 @@ class Settings:
     # Chunking, in the embedder's own tokens.
     chunk_tokens: int = 220
     chunk_overlap: int = 40
+    # Chunk vectors: "encoded" (each chunk encoded with its title) or "pooled" (the re-normalised mean of its
+    # sentences' vectors and its title's, so that ingest encodes each sentence once and nothing else).
+    chunk_vectors: str = "encoded"
     # "flat" = exact inner product; "ann" = large-index mode (rag/ann.py: IVF-SQ8 from 50k chunks, vectors
     # memory-mapped); "hnsw" = approximate graph, all vectors in RAM.
     faiss_index: str = "flat"

@@ -7,6 +7,10 @@ Layout of an index folder:
         manifest.json  format version, model id and dimension, chunking, per-file hashes, file checksums
         chunks.jsonl   one chunk (text + metadata) per line, row i = vector i
         vectors.npy    float32 embeddings, L2-normalised (kept so that unchanged files are not re-embedded)
+        sentences.npy  one record per sentence of every chunk (chunk row, offsets, vector row, flags;
+                       rag/sentences.py), memory-mapped
+        sentence_vectors.npy  float32 sentence embeddings computed at ingest, memory-mapped: an answer costs
+                       one query encoding plus arithmetic
         faiss.index    inner-product index over the vectors
         bm25/          bm25s index over the analysed chunk texts
     .lock              held by the one ingest that may write
@@ -39,13 +43,13 @@ import numpy as np
 from . import ann
 from .errors import (IndexCorruptError, IndexIncompatibleError, IndexLockedError, IndexMissingError,
                      InnosocError)
-from .settings import FORMAT_VERSION
+from .settings import FORMAT_CHANGES, FORMAT_VERSION
 from .text import analyze
 from .types import Chunk
 
 log = logging.getLogger(__name__)
 
-_DATA_FILES = ("chunks.jsonl", "vectors.npy", "faiss.index")
+_DATA_FILES = ("chunks.jsonl", "vectors.npy", "faiss.index", "sentences.npy", "sentence_vectors.npy")
 
 
 def _sha256(path: Path) -> str:
@@ -77,6 +81,9 @@ class Index:
     vectors: np.ndarray
     faiss: object
     bm25: object
+    sentences: np.ndarray | None = None         # rag.sentences.RECORD rows, sorted by chunk
+    sentence_vectors: np.ndarray | None = None  # float32, L2-normalised
+    sentence_bounds: np.ndarray | None = None   # sentences of chunk i: sentence_bounds[i]:sentence_bounds[i+1]
 
     @property
     def model_id(self) -> str:
@@ -161,9 +168,11 @@ def _load_generation(index_dir: Path, gen: Path, expect_model: str | None, verif
     except (OSError, ValueError) as e:
         raise IndexCorruptError(f"Index « {index_dir} » : manifeste illisible ({e}). {_rebuild_hint(index_dir)}")
     if manifest.get("format_version") != FORMAT_VERSION:
+        why = FORMAT_CHANGES.get(FORMAT_VERSION, "") if (manifest.get("format_version") or 0) < FORMAT_VERSION else ""
         raise IndexIncompatibleError(
             f"Index « {index_dir} » au format {manifest.get('format_version')}, ce programme lit le format "
-            f"{FORMAT_VERSION}. {_rebuild_hint(index_dir)}")
+            f"{FORMAT_VERSION}{' (' + why + ')' if why else ''}. {_rebuild_hint(index_dir)} "
+            f"(l'application le reconstruit d'elle-même à partir du corpus)")
     if expect_model is not None:
         from .embed import canonical_model_id
         if canonical_model_id(expect_model) != manifest["model"]["id"]:
@@ -188,6 +197,9 @@ def _load_generation(index_dir: Path, gen: Path, expect_model: str | None, verif
         vectors = ann.open_vectors(gen / "vectors.npy") if large else np.load(gen / "vectors.npy", allow_pickle=False)
         index = _faiss_of(index_dir, gen, manifest, vectors, verified=verify)
         bm25 = bm25s.BM25.load(str(gen / "bm25"), load_corpus=False, mmap=large) if chunks else None
+        # memory-mapped: the pages are shared by every process serving this generation and read on demand
+        sentences = np.load(gen / "sentences.npy", mmap_mode="r", allow_pickle=False)
+        sentence_vectors = np.load(gen / "sentence_vectors.npy", mmap_mode="r", allow_pickle=False)
     except FileNotFoundError:
         raise
     except (OSError, ValueError, TypeError, RuntimeError, KeyError) as e:
@@ -197,7 +209,13 @@ def _load_generation(index_dir: Path, gen: Path, expect_model: str | None, verif
         raise IndexCorruptError(
             f"Index « {index_dir} » incohérent : {len(chunks)} passages, {vectors.shape[0]} vecteurs, "
             f"{index.ntotal} dans FAISS, {n} annoncés. {_rebuild_hint(index_dir)}")
-    return Index(path=gen, manifest=manifest, chunks=chunks, vectors=vectors, faiss=index, bm25=bm25)
+    from .sentences import RECORD, chunk_bounds
+    if sentences.dtype != RECORD or (len(sentences) and (int(sentences["chunk"].max()) >= len(chunks)
+                                                         or int(sentences["vec"].max()) >= len(sentence_vectors))):
+        raise IndexCorruptError(f"Index « {index_dir} » : table des phrases incohérente. {_rebuild_hint(index_dir)}")
+    return Index(path=gen, manifest=manifest, chunks=chunks, vectors=vectors, faiss=index, bm25=bm25,
+                 sentences=sentences, sentence_vectors=sentence_vectors,
+                 sentence_bounds=chunk_bounds(sentences, len(chunks)))
 
 
 def _faiss_of(index_dir: Path, gen: Path, manifest: dict, vectors: np.ndarray, verified: bool):
@@ -258,8 +276,12 @@ def build_faiss(vectors: np.ndarray, kind: str):
     return index
 
 
-def write_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manifest: dict) -> Path:
-    """Write a complete new generation aside, then make it current. Caller holds `writer_lock`."""
+def write_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manifest: dict,
+                sentences: np.ndarray | None = None, sentence_vectors: np.ndarray | None = None) -> Path:
+    """Write a complete new generation aside, then make it current. Caller holds `writer_lock`.
+
+    `sentences` (rag.sentences.RECORD) and `sentence_vectors` are the sentence table; empty when not given."""
+    from .sentences import RECORD
     import faiss
     import bm25s
 
@@ -279,6 +301,14 @@ def write_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manif
         _fault("chunks")
         with open(tmp / "vectors.npy", "wb") as f:
             np.save(f, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+        if sentences is None:
+            sentences = np.zeros(0, dtype=RECORD)
+        if sentence_vectors is None:
+            sentence_vectors = np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32)
+        for fn, arr in (("sentences.npy", np.ascontiguousarray(sentences, dtype=RECORD)),
+                        ("sentence_vectors.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float32))):
+            with open(tmp / fn, "wb") as f:
+                np.save(f, arr, allow_pickle=False)
         _fault("vectors")
         try:
             faiss.write_index(build_faiss(vectors, manifest["faiss"]), str(tmp / "faiss.index"))

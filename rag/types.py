@@ -105,6 +105,20 @@ class Citation:
 
 
 @dataclass
+class Reading:
+    """A resource to read after the answer (« Pour aller plus loin »): relevant, not already cited."""
+    doc_id: str
+    meta: dict[str, Any]
+
+    def to_json(self) -> dict:
+        m = self.meta
+        return {"doc_id": self.doc_id, "title": m.get("title"), "type": m.get("type"),
+                "type_label": TYPE_LABELS_FR.get(m.get("type"), m.get("type") or "document"),
+                "authors": m.get("authors") or [], "year": m.get("year"), "url": m.get("url"),
+                "language": m.get("language")}
+
+
+@dataclass
 class Answer:
     question: str
     text: str                     # the answer body with inline [n] markers
@@ -115,6 +129,7 @@ class Answer:
     warnings: list[str] = field(default_factory=list)
     mode: str = "extractive"
     applied: list[str] = field(default_factory=list)  # filters the assistant applied on its own (« filtré : vidéos »)
+    further: list[Reading] = field(default_factory=list)  # « Pour aller plus loin », grouped by type
 
     def sources_text(self) -> str:
         lines = []
@@ -135,5 +150,21 @@ class Answer:
             "question": self.question, "query": self.query, "answer": self.text, "found": self.found,
             "mode": self.mode, "citations": [c.to_json() for c in self.citations],
             "hits": [h.to_json() for h in self.hits], "warnings": self.warnings,
-            "applied": self.applied,
+            "applied": self.applied, "further": [r.to_json() for r in self.further],
         }
+
+    def further_text(self) -> str:
+        """« Pour aller plus loin » as plain text lines, grouped by type (empty when there is nothing)."""
+        if not self.further:
+            return ""
+        lines = ["Pour aller plus loin :"]
+        last = None
+        for r in self.further:
+            m = r.meta
+            label = TYPE_LABELS_FR.get(m.get("type"), m.get("type") or "document")
+            if label != last:
+                lines.append(f"{label} :")
+                last = label
+            authors = ", ".join(m.get("authors") or []) or "auteur inconnu"
+            lines.append(f"- {m.get('title')} — {authors} ({m.get('year') or 's.d.'})")
+        return "\n".join(lines)

@@ -15,6 +15,7 @@ import pytest
 from ingest import ingest
 from rag.errors import IndexCorruptError, IndexIncompatibleError, IndexLockedError, IndexMissingError
 from rag.store import current_generation, load_index, writer_lock
+from rag.settings import FORMAT_VERSION
 
 from .conftest import MINILM, ROOT, make_docx, make_html, make_pdf, run_cli
 
@@ -28,7 +29,7 @@ def test_index_holds_every_document_with_its_metadata(tiny_index):
     m = idx.manifest
     assert m["model"] == {"id": "all-MiniLM-L6-v2", "dim": 384}
     assert m["chunking"] == {"chunk_tokens": 120, "chunk_overlap": 20, "scheme": 2}
-    assert m["format_version"] == 1 and m["n_chunks"] == len(idx.chunks) == idx.vectors.shape[0] == idx.faiss.ntotal
+    assert m["format_version"] == FORMAT_VERSION and m["n_chunks"] == len(idx.chunks) == idx.vectors.shape[0] == idx.faiss.ntotal
     assert len(m["files"]) == 6 and all(len(f["sha256"]) == 64 for f in m["files"].values())
     c = next(c for c in idx.chunks if c.doc_id == "grameen-microcredit")
     assert c.meta["language"] == "en" and c.meta["year"] == 2006 and c.meta["type"] == "document_analyse"

@@ -1,0 +1,467 @@
+"""Composing an extractive answer from spans: the passage that answers, then at most two sentences that add.
+
+The sentences and their vectors come from the index (rag/sentences.py, computed at ingest), so composing costs
+arithmetic only. What a question gets:
+
+- any question: the best contiguous span (2–4 sentences, reading order, one paragraph) around the sentence
+  that best matches the question in the retrieved passages;
+- a definition question (« qu'est-ce que X », « c'est quoi X », "what is X", « ¿qué es X? », « o que é X? »):
+  when X names a concept note or a fiche (title, acronym, topics), that document's opening definition; else
+  the sentence of the corpus that defines X (« X, créé en… », « X est… ») with its neighbours;
+- a comparison (« différence entre A et B », « A ou B ? », « A vs B »): one short span per side, introduced by
+  its name.
+
+Sentences about documents (flagged at ingest) are never quoted. Every quoted sentence stands verbatim in the
+chunk it cites.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .text import analyze, analyze_query, fold, words
+from .types import Chunk, Hit
+
+# Definition questions, in the four languages of the users. Group "s" is the subject.
+_DEF_LEADS = (r"qu['’ ]?est[- ]ce (?:que|qu['’ ]?)|qu['’]est[- ]ce que c['’]est (?:que|qu['’ ]?)|c['’]est quoi|"
+              r"que (?:veut dire|signifie)|comment (?:d[ée]finir|d[ée]finit-on)|d[ée]finition (?:de |du |des |d['’])|"
+              r"d[ée]finis(?:sez)?|what(?: exactly)? (?:is|are)|what['’]s|define|what does|"
+              r"qu[ée] (?:es|son|significa|quiere decir)|o que (?:é|e|são|sao|significa)|que é|"
+              r"qu['’]entend-on par|qu['’]appelle-t-on|que fait|que font|qui (?:est|était|sont|étaient)|"
+              r"who (?:is|was|are|were)|what is meant by|quem (?:é|e|foi|são)|qui[ée]n (?:es|fue|era)|"
+              r"qu[ée] hace")
+_DEFINITION = re.compile(rf"^\s*[¿¡]?\s*(?:{_DEF_LEADS})(?:\s+|(?<=['’]))(?P<s>.+?)\s*(?:exactement|exactly|,? au juste)?\s*[?？!.]*\s*$",
+                         re.I)
+_DEF_TAIL = re.compile(r"^\s*(?P<s>[^?,]{2,80}?)\s*,?\s*(?:c['’]est quoi|qu['’]est-ce que c['’]est)"
+                      r"(?:\s+[^?]{0,40})?\s*[?？]*\s*$", re.I)
+# words after the subject that are not part of it: « …, concrètement ? », "… do?", « … en France ? »
+_SUBJECT_TAIL = re.compile(r"(?:\s*,.*|\s+(?:et|and|y|e)\s+(?:comment|pourquoi|quels?|quelles?|qui|que|quoi|où|how|why|"
+                           r"what|who|which|c[óo]mo|por qu[ée]|qu[ée]|qual|quais|quem)\b.*|\s+(?:exactement|concr[èe]tement|au juste|exactly|do|mean|stand for))$", re.I)
+_PLACE_TAIL = re.compile(r"\s+(?:en|au|aux|dans|selon|pour|in|según|segun|na|no|nos|nas|au sens)\s.*$", re.I)
+_ARTICLE = re.compile(r"^(?:l['’]\s*|le |la |les |un |une |des |du |de la |de l['’]|d['’]|the |an? |el |los |las |"
+                      r"lo |o |os |as |um |uma |una |unos |unas |uns |umas )", re.I)
+_TRAIL = re.compile(r"\s+(?:en (?:france|économie|economie)|dans (?:l['’]|le |la )\w+)$", re.I)
+
+_COMPARE = [
+    re.compile(r"(?:diff[ée]rences?|distinction|difference|differences|diferencias?|diferen[çc]as?)\b[^?]*?\b"
+               r"(?:entre|between)\s+(?P<a>.+?)\s+(?:et|and|y|e)\s+(?P<b>.+?)\s*[?？.!]*\s*$", re.I),
+    re.compile(r"(?:comparer|compare|comparar|distinguer|distinguish)\s+(?P<a>.+?)\s+(?:et|and|y|e|avec|with|de|from)"
+               r"\s+(?P<b>.+?)\s*[?？.!]*\s*$", re.I),
+    re.compile(r"^\s*(?P<a>[^,?]{2,50}?)\s+(?:vs\.?|versus|contre)\s+(?P<b>[^,?]{2,50}?)\s*[?？.!]*\s*$", re.I),
+    re.compile(r"^\s*(?:(?:qu['’]est-ce qui (?:distingue|sépare|separe))\s+)(?P<a>.+?)\s+(?:de|et)\s+(?P<b>.+?)\s*[?？]*\s*$",
+               re.I),
+    re.compile(r"^\s*(?P<a>[^,?]{2,50}?)\s+(?:et|and|y|e)\s+(?P<b>[^,?]{2,50}?)\s*:\s*(?:quelles? |what |which )?"
+               r"(?:diff[ée]rences?|differences?)\s*[?？]*\s*$", re.I),
+    re.compile(r"^\s*(?P<a>[^,?:]{2,50}?)\s+(?:ou|et|or|and|o|y|e)\s+(?P<b>[^,?:]{2,50}?)\s*:\s*[^:]*"
+               r"(?:distingu|diff[ée]ren|m[êe]me chose|compar|same thing)", re.I),
+    re.compile(r"(?:en quoi|how (?:does|do|is|are))\s+(?P<a>.+?)\s+(?:diff[èe]re\w*|se distingue\w*|"
+               r"se diff[ée]rencie\w*|differs?|different)(?:-t-(?:il|elle|ils|elles))?\s+(?:de la |du |des |de l['’]|"
+               r"d['’]|de |from the |from )(?P<b>.+?)\s*[?？.!]*\s*$", re.I),
+    re.compile(r"^\s*(?:plut[ôo]t\s+)?(?P<a>[^,?]{2,40}?)\s+ou\s+(?P<b>[^,?]{2,40}?)\s*[?？]\s*$", re.I),
+]
+# « A ou B ? » is a comparison only when A is a name, not the start of another question
+_QUESTION_WORD = re.compile(r"^(?:comment|pourquoi|quand|où|ou|qui|que|quoi|quel|quelle|quels|quelles|est-ce|faut-il|"
+                            r"peut-on|combien|how|why|what|which|who|when|where|c[óo]mo|por qu[ée]|qu[ée]|qual|quais|"
+                            r"quem|onde)\b", re.I)
+_COMPARE_LEAD = re.compile(r"^(?:quelle est la |quelles sont les |what is the |what are the |cu[áa]l es la |"
+                           r"qual (?:é|e) a |la |les |the |a |as )", re.I)
+
+# Words after a subject that make a sentence define it: « X est… », « X, créé en… », "X is…".
+_DEFINING = re.compile(fold(
+    r"^\s*(?:\([^)]{0,120}\)\s*)?,?\s*(?:(?:qui |c['’]est |ce sont )?(?:est|sont|était|étaient|désigne\w*|"
+    r"se définit|se définissent|signifie|renvoie|regroupe|rassemble|réunit|constitue|consiste|naît|nait|né|née|"
+    r"créé|créée|créés|fondé|fondée|installé|installée|basé|basée|situé|située|implanté|implantée|présenté|"
+    r"présentée|lancé|lancée|apparu|apparue|is|are|was|were|refers|means|es|son|fue|significa|designa|"
+    r"é|são|foi)\b|:|,\s+(?:[\w'’-]+\s+){0,4}?(?:de|du|des|d['’]|à|au|aux|en|of|at)\b)"), re.I)  # matched against folded text
+# Sentences that lean on the one before them.
+_LEANS = re.compile(r"^(?:il|elle|ils|elles|ce|cet|cette|ces|cela|ça|celle|celui|ceux|mais|ainsi|pourtant|"
+                    r"cependant|en effet|par ailleurs|de plus|elle-même|it|they|this|these|those|but|however|"
+                    r"ella|ellos|esto|eso|pero|ele|ela|eles|isso|mas)\b", re.I)
+_EXAMPLE = re.compile(r"\b(?:par exemple|exemple|for example|for instance|por ejemplo|por exemplo|à l'image de)\b", re.I)
+# Questions about limits and debates, and the sections and sentences that discuss them.
+_CRITIQUE_Q = re.compile(r"\b(?:limites?|critiques?|reproch\w*|d[ée]bats?|risques?|inconv[ée]nients?|d[ée]rives?|"
+                         r"tensions?|controvers\w*|r[ée]ticences?|faiblesses?|limits?|limitations?|criticisms?|"
+                         r"critiques?|drawbacks?|risks?|limitaciones|cr[íi]ticas?|riesgos?|limita[çc][õo]es|"
+                         r"cr[íi]ticas?)\b", re.I)
+_CRITIQUE_S = re.compile(r"\b(?:limites?|critiqu\w*|d[ée]bat\w*|discut[ée]\w*|risques?|d[ée]nonc\w*|reproch\w*|"
+                         r"d[ée]rives?|tensions?|controvers\w*|fragilit\w*|ambigu\w*|se demander|questionn\w*|"
+                         r"d[ée]pendance|insuffis\w*|criticism\w*|critics?|limits?)\b", re.I)
+_SKIP_START = ("Voir aussi", "Résumé (", "Resumen (", "Resumo (", "Riassunto (")
+
+SPAN_MAX = 4
+SPAN_WORDS = 95        # the lead span stops growing past this
+ANSWER_WORDS = 130     # extras are added only while the answer stays about this long
+
+
+@dataclass
+class Sent:
+    text: str
+    chunk: Chunk
+    row: int              # chunk row in the index
+    idx: int              # record index in the index's sentence table
+    para: int
+    pos: int              # position among its chunk's sentences
+    about: bool
+    vec: int
+    hit: Hit | None = None
+    sim: float = 0.0
+    score: float = 0.0
+
+    @property
+    def n_words(self) -> int:
+        return len(self.text.split())
+
+    @property
+    def eligible(self) -> bool:
+        # a question in a passage asks, it does not answer
+        return (not self.about and 5 <= self.n_words <= 90 and not self.text.startswith(_SKIP_START)
+                and not self.text.rstrip().endswith(("?", "？")))
+
+
+@dataclass
+class Composed:
+    parts: list[tuple[str | None, list[Sent]]] = field(default_factory=list)  # (label, sentences) in order
+
+
+def clean_subject(s: str) -> str:
+    s = re.sub(r"[«»“”\"]", " ", s)
+    s = " ".join(s.split()).strip("'")
+    s = re.sub(r"\s*[?？!.]+\s*$", "", s)
+    s = _SUBJECT_TAIL.sub("", s)
+    for _ in range(2):
+        s = _ARTICLE.sub("", s).strip()
+    return s.strip(" ,;:«»\"'")
+
+
+def definition_subject(question: str) -> str | None:
+    """The subject of a definition question, or None: « Qu'est-ce que l'Institut Godin ? » → "Institut Godin"."""
+    m = _DEFINITION.match(question) or _DEF_TAIL.match(question)
+    if not m:
+        return None
+    s = clean_subject(m.group("s"))
+    if s and len(s.split()) > 8:
+        s = clean_subject(_PLACE_TAIL.sub("", s))
+    if not s or len(s.split()) > 8:
+        return None
+    return s
+
+
+def subject_forms(subject: str) -> list[str]:
+    """The subject as asked, then without a trailing place or frame (« X en France », « X au sens de la loi »)."""
+    out = [subject]
+    short = clean_subject(_PLACE_TAIL.sub("", subject))
+    if short and short != subject:
+        out.append(short)
+    return out
+
+
+def comparison_sides(question: str) -> list[str] | None:
+    """The two sides of a comparison question, or None."""
+    q = question.strip()
+    for pat in _COMPARE:
+        m = pat.search(q)
+        if m and pat is _COMPARE[-1] and (_QUESTION_WORD.match(m.group("a")) or len(m.group("a").split()) > 4):
+            continue
+        if m:
+            a, b = clean_subject(_COMPARE_LEAD.sub("", m.group("a"))), clean_subject(m.group("b"))
+            a = re.sub(r"^(?:entre|between)\s+", "", a, flags=re.I)
+            a = clean_subject(a)
+            if a and b and fold(a).lower() != fold(b).lower() and len(a.split()) <= 6 and len(b.split()) <= 6:
+                return [a, b]
+    return None
+
+
+def norm(s: str) -> str:
+    s = fold(s).lower().replace("’", "'")
+    s = re.sub(r"[^\w]+", " ", s).strip()
+    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in s.split())
+
+
+def mentions(text_norm: str, subject_norm: str) -> bool:
+    return bool(subject_norm) and f" {subject_norm} " in f" {text_norm} "
+
+
+def defines(sentence: str, subject: str) -> bool:
+    """Whether a sentence reads as a definition of `subject`: it names it early on, or says what it is."""
+    f = fold(sentence).lower().replace("’", "'")
+    s = fold(subject).lower()
+    m = re.search(rf"(?<!\w){re.escape(s)}s?(?!\w)", f)
+    if not m:
+        return False
+    return m.start() <= 25 and _DEFINING.match(f[m.end():]) is not None or \
+        _DEFINING.match(f[m.end():]) is not None and not re.search(r"\b(?:de|du|des|of)\s*$", f[:m.start()])
+
+
+class Composer:
+    """Picks spans from the sentence table of an index for a question vector."""
+
+    def __init__(self, index, relevance: dict):
+        self.index = index
+        self.relevance = relevance
+        self.row_of = {c.chunk_id: i for i, c in enumerate(index.chunks)}
+        self._doc_keys: list[tuple[str, str, int, str]] | None = None   # (key, doc_id, priority, kind)
+        self._first_row: dict[str, int] = {}
+        self._norm_text: list[str] | None = None
+
+    # -- sentences ------------------------------------------------------------------------------------
+    def sentences_of(self, row: int, hit: Hit | None = None) -> list[Sent]:
+        ix = self.index
+        b = ix.sentence_bounds
+        chunk = ix.chunks[row]
+        out = []
+        for k, i in enumerate(range(int(b[row]), int(b[row + 1]))):
+            r = ix.sentences[i]
+            out.append(Sent(chunk.text[int(r["start"]):int(r["end"])], chunk, row, i, int(r["para"]), k,
+                            bool(r["about"]), int(r["vec"]), hit))
+        return out
+
+    def score(self, sents: list[Sent], qvec: np.ndarray, terms: set[str], critique: bool = False) -> None:
+        if not sents:
+            return
+        heading: dict[int, float] = {}
+        vecs = np.asarray(self.index.sentence_vectors[[s.vec for s in sents]])
+        sims = vecs @ qvec
+        for s, sim in zip(sents, sims):
+            s.sim = float(sim)
+            overlap = 0.0
+            if terms:
+                overlap = len(terms & set(analyze(s.text, s.chunk.meta.get("language")))) / len(terms)
+            if s.row not in heading:
+                sec = s.chunk.section or ""
+                h = set(analyze(sec, s.chunk.meta.get("language"))) if sec else set()
+                heading[s.row] = (len(terms & h) / len(terms) if terms else 0.0) + \
+                    (1.25 if critique and _CRITIQUE_S.search(sec) else 0.0)
+            rank = s.hit.rank if s.hit else 3
+            # a small prior for better-ranked passages and for sentences that open a passage; a section whose
+            # heading names the question's terms (or, for a question on limits, a debate) holds the answer
+            s.score = s.sim + 0.08 * overlap - 0.01 * (rank - 1) - 0.002 * min(s.pos, 5) + 0.04 * heading[s.row]
+            if critique and _CRITIQUE_S.search(s.text):
+                s.score += 0.03
+
+    def candidates(self, hits: list[Hit], qvec: np.ndarray, query: str, question: str | None = None) -> list[Sent]:
+        out: list[Sent] = []
+        seen: set[int] = set()
+        terms = set(analyze_query(query))
+        critique = bool(_CRITIQUE_Q.search(question or query))
+        for h in hits:
+            for c in (h.passages or [h.chunk]):
+                row = self.row_of.get(c.chunk_id)
+                if row is None or row in seen:
+                    continue
+                seen.add(row)
+                out.extend(self.sentences_of(row, h))
+        # the sections of the best resources whose heading names what is asked (« Débats » for a question on
+        # limits) are read too, even when their passage was not retrieved
+        for h in hits[:3]:
+            for row in self.rows_of_doc(h.chunk.doc_id):
+                if row in seen:
+                    continue
+                sec = self.index.chunks[row].section or ""
+                if sec and ((critique and _CRITIQUE_S.search(sec))
+                            or terms & set(analyze(sec, h.chunk.meta.get("language"))) - self._title_terms(h)):
+                    seen.add(row)
+                    out.extend(self.sentences_of(row, h))
+        self.score(out, qvec, terms, critique=critique)
+        return out
+
+    def rows_of_doc(self, doc_id: str) -> list[int]:
+        if not hasattr(self, "_doc_rows"):
+            self._doc_rows: dict[str, list[int]] = {}
+            for i, c in enumerate(self.index.chunks):
+                self._doc_rows.setdefault(c.doc_id, []).append(i)
+        return self._doc_rows.get(doc_id, [])
+
+    @staticmethod
+    def _title_terms(h: Hit) -> set[str]:
+        # a document's own title words say nothing about which of its sections answers
+        return set(analyze(h.chunk.meta.get("title") or "", h.chunk.meta.get("language")))
+
+    # -- spans ----------------------------------------------------------------------------------------
+    def span_around(self, anchor: Sent, chunk_sents: list[Sent], max_sents: int = SPAN_MAX,
+                    max_words: int = SPAN_WORDS, margin: float | None = None) -> list[Sent]:
+        """The contiguous span of one paragraph around `anchor`: the sentence before when the anchor leans on
+        it, the following ones while they stay relevant, at least two sentences when the paragraph has them."""
+        margin = self.relevance["margin"] if margin is None else margin
+        para = [s for s in chunk_sents if s.para == anchor.para]
+        i = next(k for k, s in enumerate(para) if s.idx == anchor.idx)
+        lo = hi = i
+        words_n = anchor.n_words
+        if i > 0 and para[i - 1].eligible and _LEANS.match(anchor.text) and words_n + para[i - 1].n_words <= max_words:
+            lo -= 1
+            words_n += para[lo].n_words
+        floor = anchor.sim - margin
+        while hi + 1 < len(para) and hi - lo + 1 < max_sents:
+            nxt = para[hi + 1]
+            if not nxt.eligible or words_n + nxt.n_words > max_words:
+                break
+            if hi - lo + 1 >= 2 and nxt.sim < floor:
+                break
+            hi += 1
+            words_n += nxt.n_words
+        if hi == lo and lo > 0 and para[lo - 1].eligible and words_n + para[lo - 1].n_words <= max_words:
+            lo -= 1
+        return para[lo:hi + 1]
+
+    def opening_span(self, doc_id: str, max_sents: int = 3, max_words: int = SPAN_WORDS) -> list[Sent]:
+        """A document's opening: the first eligible sentences of its first paragraph that has any."""
+        row = self.first_row(doc_id)
+        if row is None:
+            return []
+        sents = self.sentences_of(row)
+        for p in sorted({s.para for s in sents}):
+            para = [s for s in sents if s.para == p]
+            span: list[Sent] = []
+            words_n = 0
+            for s in para:
+                if not s.eligible:
+                    if span:
+                        break
+                    continue
+                if span and (len(span) >= max_sents or words_n + s.n_words > max_words):
+                    break
+                span.append(s)
+                words_n += s.n_words
+            if span:
+                return span
+        return []
+
+    def first_row(self, doc_id: str) -> int | None:
+        if not self._first_row:
+            for i, c in enumerate(self.index.chunks):
+                self._first_row.setdefault(c.doc_id, i)
+        return self._first_row.get(doc_id)
+
+    # -- documents named by a subject -----------------------------------------------------------------
+    def doc_keys(self) -> list[tuple[str, str, int, str]]:
+        if self._doc_keys is None:
+            keys = []
+            for doc_id, m in self.index.documents().items():
+                kind = m.get("type") or ""
+                concept = kind in ("concept", "dossier")
+                title = m.get("title") or ""
+                names = {title, re.split(r"\s+[—:(]\s*|\s*\(", title)[0]}
+                names |= set(re.findall(r"\(([^)]{2,80})\)", title))
+                for name in names:
+                    if norm(name):
+                        keys.append((norm(name), doc_id, 0 if concept else 1, "title"))
+                # « AMAP et circuits courts »: each side of a title's « et » names the document too, less surely
+                for name in list(names):
+                    for part in re.split(r"\s+(?:et|and|y|e)\s+", name):
+                        if norm(part) and norm(part) != norm(name):
+                            keys.append((norm(part), doc_id, 2 if concept else 3, "part"))
+                for t in m.get("topics") or []:
+                    if norm(str(t)):
+                        keys.append((norm(str(t)), doc_id, 4 if concept else 5, "topic"))
+            self._doc_keys = keys
+        return self._doc_keys
+
+    def named_docs(self, subject: str) -> list[tuple[str, str]]:
+        """(doc_id, "title"|"topic") of documents whose title, acronym or topics are the subject, best first."""
+        sn = norm(subject)
+        found = sorted((p, doc_id, kind) for key, doc_id, p, kind in self.doc_keys() if key == sn)
+        out, seen = [], set()
+        for _, doc_id, kind in found:
+            if doc_id not in seen:
+                seen.add(doc_id)
+                out.append((doc_id, kind))
+        return out
+
+    def defining_sentences(self, subject: str, qvec: np.ndarray) -> list[Sent]:
+        """Sentences anywhere in the index that define the subject (« X, créé en 2007… », « X est… »)."""
+        if self._norm_text is None:
+            self._norm_text = [fold(c.text).lower() for c in self.index.chunks]
+        s = fold(subject).lower()
+        if len(s) < 3:
+            return []
+        out: list[Sent] = []
+        for row, t in enumerate(self._norm_text):
+            if s in t:
+                out.extend(x for x in self.sentences_of(row) if x.eligible and defines(x.text, subject))
+        self.score(out, qvec, set())
+        return out
+
+    # -- the three compositions -----------------------------------------------------------------------
+    def definition(self, subject: str, cands: list[Sent], qvec: np.ndarray) -> list[Sent] | None:
+        """The lead span for a definition question, or None when nothing in the corpus defines the subject."""
+        forms = subject_forms(subject)
+        for form in forms:
+            for doc_id, kind in self.named_docs(form):
+                span = self.opening_span(doc_id)
+                if span and (kind == "title" or defines(span[0].text, form)):
+                    return span
+        defs = sorted((d for form in forms for d in self.defining_sentences(form, qvec)), key=lambda s: -s.sim)
+        if defs and defs[0].sim >= max((c.sim for c in cands), default=0.0) - 2 * self.relevance["margin"]:
+            best = defs[0]
+            return self.span_around(best, self.sentences_of(best.row), max_sents=3)
+        return None
+
+    def general(self, cands: list[Sent]) -> list[Sent]:
+        pool = [c for c in cands if c.eligible]
+        if not pool:
+            return []
+        anchor = max(pool, key=lambda c: c.score)
+        chunk_sents = [c for c in cands if c.row == anchor.row]
+        return self.span_around(anchor, chunk_sents)
+
+    def side(self, name: str, retriever, qvec_of, filters) -> list[Sent] | None:
+        """A short span saying what one side of a comparison is."""
+        for doc_id, kind in self.named_docs(name):
+            span = self.opening_span(doc_id, max_sents=2, max_words=60)
+            if span and (kind == "title" or defines(span[0].text, name)):
+                return span
+        qv = qvec_of(name)
+        defs = sorted(self.defining_sentences(name, qv), key=lambda s: -s.sim)
+        if defs:
+            return self.span_around(defs[0], self.sentences_of(defs[0].row), max_sents=2, max_words=60)
+        hits = retriever.search(name, k=3, filters=filters, group=True, passages_per_doc=1)
+        cands = [c for c in self.candidates(hits, qv, name) if c.eligible and mentions(norm(c.text), norm(name))]
+        if not cands:
+            return None
+        best = max(cands, key=lambda c: c.score)
+        return self.span_around(best, [c for c in self.candidates(hits, qv, name) if c.row == best.row],
+                                max_sents=2, max_words=60)
+
+    def extras(self, lead: list[Sent], cands: list[Sent], query: str = "", limit: int = 2) -> list[Sent]:
+        """At most `limit` sentences from other sources that bring content the lead lacks: close to the question
+        (near the lead's similarity, sharing one of its content words), new words, not a question itself."""
+        if not lead:
+            return []
+        qterms = set(analyze_query(query)) if query else set()
+        lead_docs = {s.chunk.doc_id for s in lead}
+        have = set()
+        for s in lead:
+            have |= set(analyze(s.text, s.chunk.meta.get("language")))
+        floor = max(s.sim for s in lead) - self.relevance["margin"]
+        best_sim = max((c.sim for c in cands), default=0.0)
+        floor = max(floor, best_sim - self.relevance["margin"])
+        words_n = sum(s.n_words for s in lead)
+        chosen: list[Sent] = []
+        taken_texts = {s.text for s in lead}
+        for c in sorted(cands, key=lambda c: -c.score):
+            if len(chosen) >= limit:
+                break
+            if not c.eligible or c.chunk.doc_id in lead_docs or c.text in taken_texts or c.sim < floor:
+                continue
+            if c.text.rstrip().endswith(("?", "？")):
+                continue
+            if c.n_words > 60 or words_n + c.n_words > ANSWER_WORDS:
+                continue
+            if any(o.chunk.doc_id == c.chunk.doc_id for o in chosen):
+                continue
+            terms = set(analyze(c.text, c.chunk.meta.get("language")))
+            if qterms and not qterms & terms:
+                continue
+            new = terms - have
+            if len(new) < 4 or len(new) < 0.5 * len(terms):
+                continue
+            ws = set(words(c.text))
+            if any(len(ws & set(words(o.text))) / max(1, len(ws | set(words(o.text)))) > 0.4 for o in lead + chosen):
+                continue
+            chosen.append(c)
+            have |= terms
+            words_n += c.n_words
+            taken_texts.add(c.text)
+        # what it is → how it works / figures → an example
+        return sorted(chosen, key=lambda c: (bool(_EXAMPLE.search(c.text)), not re.search(r"\d", c.text)))

@@ -1,0 +1,165 @@
+"""Sentences of a passage, split once at ingest: verbatim offsets and the « about the document » flag.
+
+An answer is composed from sentences that stand verbatim in their passage, so a sentence is stored as
+offsets into its chunk's text. Sentences that describe a document rather than its subject (its audience,
+reading advice, publication circumstances, « ce texte / cette fiche… », « s'adresse aux… ») are flagged here,
+at ingest, so that the answerer never quotes them as content. The rule is measured on labelled corpus
+sentences by bench/about_eval.py (bench/about_labels.jsonl).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .text import fold, paragraphs, split_sentences
+
+# Words that name a document, a part of one or a recording (FR, EN, ES, PT), folded and lower-case.
+_DOC_NOUNS = (r"(?:texte|document|article|ouvrage|livre|fiche|these|video|rapport|guide|publication|"
+              r"intervention|conference|entretien|outil|kit|memoire|numero|chapitre|dossier|note|support|film|"
+              r"documentaire|podcast|emission|revue|billet|tribune|communication|synthese|recueil|manuel|"
+              r"module|webinaire|seminaire|etude|panorama|contribution|interview|expose|cours|jeu|"
+              r"site|page|plaquette|brochure|volume|colloque|atelier|presentation|essai|corpus|"
+              r"text|book|paper|report|chapter|talk|lecture|thesis|documento|libro|informe|tesis|livro|"
+              r"relatorio|artigo|texto|extrait|biographie|version|compte rendu|comptes rendus|propos|sous-titre|"
+              r"resume|cahier|portrait|temoignage|episode|sequence|diaporama|depeche|reportage|chronique)s?")
+_FOLD_RULES = [
+    # demonstrative + document noun: « ce texte », « cette fiche », « cet ouvrage », "this paper"
+    rf"\b(?:ce|cet|cette|ces|this|these|este|esta|estos|estas|esse|essa|este)\s+(?:\w+\s+)?{_DOC_NOUNS}\b",
+    # the document (or its author) as the subject of the opening words: « L'article donne la parole… »
+    rf"^(?:\w+\s+){{0,3}}(?:l'|le |la |les |un |une |the |el |la |o |a ){_DOC_NOUNS}\b(?:\s+\w+){{0,2}}\s+"
+    r"(?:\w+\s+)?(?:est|sont|a |ont|fait|donne|presente|propose|retrace|revient|raconte|decrit|analyse|"
+    r"interroge|montre|examine|explore|offre|rassemble|reunit|s'appuie|s'ouvre|se termine|se conclut|se lit|"
+    r"se compose|comporte|contient|comprend|dure|alterne|procede|distingue|illustre|suit|part|prend|met|insiste|souligne|rappelle|"
+    r"porte|traite|permet|invite|fournit|detaille|expose|discute|documente|resume|dresse|"
+    r"presents|describes|offers|shows|discusses|argues|provides|examines|is a|presenta|describe|ofrece|"
+    r"apresenta|descreve|oferece)\b",
+    # audience and reading advice
+    r"\b(?:interesser\w*|s'adress\w*|sert aux|servira\w*|peut servir|pourra servir|sera utile|seront utiles|"
+    r"utile (?:aux|a|pour)|utiles (?:aux|a|pour)|porte d'entree|bonne introduction|pour un lecteur|a lire|"
+    r"lecture utile|peut le lire|peut la lire|se lit avec|se lit comme|rapprocher|on pourra (?:lire|consulter)|"
+    r"a consulter|a completer|en complement|complete utilement|incontournable pour|destine aux|destinee aux|"
+    r"destines aux|public vise|publics vises|lecteurs|lectrices|spectateurs|would use|useful for|"
+    r"intended for|aimed at|recommended for|dirigido a|destinado a|util para|util para)\b",
+    # « voir » / « voir aussi » pointers to other documents
+    r"(?:^|[;:,(]\s*)(?:voir|see|ver)\s+(?:aussi|egalement|also|tambien|tambem|la |le |l'|les |the )",
+    r"\bpour (?:le lien|aller plus loin|approfondir|une mise en perspective)\b",
+    # publication circumstances: « Publié en octobre 2014 sur son blog… », « mis en ligne », « soutenue en »
+    r"^(?:publie|publiee|publies|publiees|paru|parue|parus|parues|edite|editee|mis en ligne|"
+    r"mise en ligne|diffuse|diffusee|filme|filmee|enregistre|enregistree|soutenue|redige|redigee|realise|"
+    r"realisee|tourne|tournee|published|released|recorded|publicado|publicada)\b",
+    _DOC_NOUNS + r"\b[^,.;:]{0,60},\s+(?:publie|publiee|paru|parue|soutenue|editee|edite|diffusee|diffuse|"
+    r"mise? en ligne|realisee?|redigee?)\b",
+    r"\b(?:est |a ete |sont |ont ete )?(?:depose|deposee|disponible|accessible|consultable|telechargeable|"
+    r"en libre acces|sous licence|isbn|doi|hal-\d|issn)\b",
+    rf"^(?:dans|in|en) (?:un|une|son|sa|ses|cet|cette|ce|l'|le|la|a|an|his|her|their) (?:\w+ )?{_DOC_NOUNS}\b",
+    r"\b(?:le corpus|ce corpus|dans le corpus|du corpus|la fiche|les fiches|cette note|la note)\b",
+    r"\b(?:nature du document|n'y (?:est|sont) pas|ne traite pas|n'aborde pas|n'est pas (?:analyse|traite|aborde)|"
+    r"ne sont pas (?:analyses|traites|abordes)|ne dit (?:rien|pas))\b",
+    # the author(s) or speaker as the subject of the document's moves: « L'auteur distingue ensuite… »
+    r"^(?:ses |son |sa |leurs? |l'|les |le |la )?(?:\w+\s+)?(?:auteur|autrice|auteurs|autrices|auteure|auteures|authors?|"
+    r"autor|autores|conferenciere|conferencier|intervenant|intervenante|orateur|oratrice|realisatrice|"
+    r"realisateur)\b(?:\s+\w+){0,2}?\s+(?:ensuite|d'abord|enfin|ici|donc|puis|alors|presente\w*|avance\w*|"
+    r"choisi\w*|oppose\w*|reprend\w*|procede\w*|propose\w*|commence\w*|termine\w*|conclu\w*|est |sont |"
+    r"appartien\w*|dirige\w*|expose\w*)",
+    r"^(?:l'auteur|l'autrice|les auteurs|les autrices|l'auteure|the authors?|el autor|o autor)\s+(?:est|sont|"
+    r"is|are)\b",
+    # a pronoun standing for the document, with a verb of what documents do: « Il analyse ensuite… »
+    r"^(?:il|elle|it)\s+(?:\w+\s+)?(?:offre|fournit|donne|analyse|aborde|parcourt|pose|s'appuie|regroupe|"
+    r"transpose|retrace|examine|expose|presente|propose|revient|decrit|dresse|se termine|se conclut|se lit|"
+    r"reste un|reste une|est dirige|est depose|a ete ecrit|a ete publie|a ete realise|a ete produit|etudie|"
+    r"complete|evoque|rassemble|compile|offers|argues|presents|describes|provides|reviews)\b",
+    # parts and moves of the document: « La première partie porte sur… », « Le point de départ est… »
+    r"^(?:la|le|l') ?(?:premiere|premier|deuxieme|seconde|second|troisieme|derniere|dernier)\s+(?:partie|chapitre|"
+    r"section|temps|etape|volet\s+)?\s*(?:propose|porte|s'appuie|examine|presente|analyse|traite|revient|"
+    r"est consacre)",
+    r"\b(?:le point de depart|l'ambition|l'interet|la limite|les limites|l'hypothese centrale|le fil conducteur|"
+    r"le plan|la demarche)\s+(?:de l'|du |de la |des |de cet |de ce |de cette )?(?:{n})?\s*(?:est|tient|tiennent)\b"
+    .replace("{n}", _DOC_NOUNS),
+    r"\b(?:structurent|organisent|eclaire|eclairent) (?:le propos|la demarche)\b",
+    r"\b(?:peut (?:le |la )?completer|completent le sujet|prolongent la reflexion|permettent d'aller plus loin|"
+    r"aller plus loin|se lit\b|on peut (?:le|la|les) (?:comparer|rapprocher|lire|completer)|y trouveront|"
+    r"point d'entree|entree en matiere|premiere approche|bonne synthese|entry point|"
+    r"\bit (?:offers|argues|presents|describes|provides|reviews))",
+    r"^(?:resumen|resumo|riassunto|resume|abstract|summary)\s*\(",
+    r"\b(?:a|ont) (?:tenu|accueilli|organise)\b.{0,80}\b(?:colloque|seminaire|journee|conference|rencontre|"
+    r"webinaire|table ronde)",
+    r"\b(?:consacre|consacrent)\b.{0,40}\b(?:une|un|cette|ce|sa|son)\s+(?:\w+\s+)?" + _DOC_NOUNS + r"\b",
+
+]
+_ABOUT = [re.compile(p, re.I) for p in _FOLD_RULES]
+
+
+def about_document(sentence: str) -> bool:
+    """True when a sentence describes a document (audience, reading advice, publication, « ce texte… »)
+    rather than the subject it is about."""
+    s = fold(sentence).lower().replace("’", "'")
+    return any(p.search(s) for p in _ABOUT)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int       # offsets into the chunk's text: text[start:end] is the sentence, verbatim
+    end: int
+    paragraph: int   # index of its paragraph in the chunk (spans never cross paragraphs)
+    about: bool      # describes a document rather than the subject
+
+
+def passage_sentences(text: str) -> list[Sentence]:
+    """The sentences of a chunk's text, in reading order, with their offsets and flags."""
+    out: list[Sentence] = []
+    cursor = 0
+    for pi, para in enumerate(paragraphs(text)):
+        pstart = text.find(para, cursor)
+        if pstart < 0:  # cannot happen (paragraphs are stripped substrings), but never store wrong offsets
+            continue
+        scur = pstart
+        for s in split_sentences(para):
+            st = text.find(s, scur)
+            if st < 0:
+                continue
+            out.append(Sentence(st, st + len(s), pi, about_document(s)))
+            scur = st + len(s)
+        cursor = pstart + len(para)
+    return out
+
+
+# ---------------------------------------------------------------- the sentence table of an index generation
+
+# One record per sentence, in chunk order: chunk row, offsets in its text, row of its vector in
+# sentence_vectors.npy (sentences repeated by overlapping chunks share one vector), paragraph, flag.
+RECORD = np.dtype([("chunk", "<i4"), ("start", "<i4"), ("end", "<i4"), ("vec", "<i4"), ("para", "<i2"),
+                   ("about", "?")])
+
+
+def sentence_table(texts: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Records for the chunks `texts` (chunk field = position in `texts`) and the distinct sentence texts to
+    encode (record.vec = position in that list)."""
+    recs = []
+    unique: dict[str, int] = {}
+    for row, text in enumerate(texts):
+        for s in passage_sentences(text):
+            t = text[s.start:s.end]
+            v = unique.setdefault(t, len(unique))
+            recs.append((row, s.start, s.end, v, min(s.paragraph, 32767), s.about))
+    return np.array(recs, dtype=RECORD), list(unique)
+
+
+def chunk_bounds(records: np.ndarray, n_chunks: int) -> np.ndarray:
+    """offsets[i]:offsets[i+1] are the records of chunk i (records are sorted by chunk)."""
+    return np.searchsorted(records["chunk"], np.arange(n_chunks + 1), side="left").astype(np.int64)
+
+
+def pooled_vectors(records: np.ndarray, sentence_vectors: np.ndarray, n_chunks: int,
+                   extra: np.ndarray | None = None) -> np.ndarray:
+    """Chunk vectors as the re-normalised mean of their sentences' vectors (plus an optional extra vector per
+    chunk, e.g. its title's); a chunk without sentences gets its extra vector or zeros."""
+    dim = sentence_vectors.shape[1]
+    out = np.zeros((n_chunks, dim), dtype=np.float32)
+    if len(records):
+        np.add.at(out, records["chunk"], sentence_vectors[records["vec"]])
+    if extra is not None:
+        out += extra
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return (out / np.where(norms > 0, norms, 1.0)).astype(np.float32)

@@ -1,0 +1,226 @@
+"""Answers that teach, on the shipped corpus with the default model: sentence vectors stored at ingest, spans
+in reading order, definitions from the concept notes, no sentence about a document, comparisons side by side,
+« Pour aller plus loin »."""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from rag.answer import ExtractiveAnswerer
+from rag.assistant import Assistant
+from rag.compose import comparison_sides, definition_subject
+from rag.retrieve import Retriever
+from rag.sentences import about_document, passage_sentences
+from rag.types import RESOURCE_TYPES
+
+from .conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def corpus_answerer(corpus_index):
+    return ExtractiveAnswerer(Retriever.open(corpus_index))
+
+
+def _marked(text):
+    """(sentence, n) pairs of an answer body; a comparison's « Name : » label lines carry no marker."""
+    return re.findall(r"([^\n]+?) \[(\d+)\](?: |$|\n)", text)
+
+
+def _assert_grounded(ans):
+    assert ans.found
+    pairs = _marked(ans.text)
+    assert pairs
+    for sentence, n in pairs:
+        assert sentence.strip() in ans.citations[int(n) - 1].chunk.text, sentence
+    assert {int(n) for _, n in pairs} == {c.n for c in ans.citations}
+
+
+# -- 1. sentence vectors computed at ingest ------------------------------------------------------------
+
+def test_index_stores_every_sentence_of_every_chunk_with_its_vector(corpus_answerer):
+    ix = corpus_answerer.retriever.index
+    assert ix.manifest["format_version"] == 2 and isinstance(ix.sentence_vectors, np.memmap)
+    rows = [0, len(ix.chunks) // 2, len(ix.chunks) - 1]
+    texts = []
+    for row in rows:
+        b = ix.sentence_bounds
+        recs = ix.sentences[b[row]:b[row + 1]]
+        expected = passage_sentences(ix.chunks[row].text)
+        assert [(int(r["start"]), int(r["end"]), bool(r["about"])) for r in recs] == \
+            [(s.start, s.end, s.about) for s in expected]
+        texts.append((ix.chunks[row].text[int(recs[0]["start"]):int(recs[0]["end"])], int(recs[0]["vec"])))
+    fresh = corpus_answerer.retriever.embedder.encode_documents([t for t, _ in texts])
+    for (t, v), f in zip(texts, fresh):
+        assert float(np.asarray(ix.sentence_vectors[v]) @ f) > 0.999, t
+
+
+def test_an_answer_encodes_nothing_but_the_query(corpus_answerer, monkeypatch):
+    emb = corpus_answerer.retriever.embedder
+
+    def forbidden(*a, **k):
+        raise AssertionError("sentence encoded at question time")
+    monkeypatch.setattr(emb, "encode_documents", forbidden)
+    ans = corpus_answerer.answer("Comment fonctionne une monnaie locale complémentaire ?")
+    _assert_grounded(ans)
+
+
+def test_query_vectors_are_cached_and_unchanged(corpus_answerer):
+    emb = corpus_answerer.retriever.embedder
+    q = "Quel est le rôle des PTCE dans les territoires ?"
+    first = emb.encode_queries([q])
+    assert q in emb._queries
+    again = emb.encode_queries([q, "autre question sur les PTCE"])
+    assert np.array_equal(first[0], again[0]) and again.shape == (2, emb.dim)
+    again[0][:] = 0  # callers get copies: the cache cannot be corrupted
+    assert np.array_equal(emb.encode_queries([q])[0], first[0])
+
+
+# -- 2. spans, and definitions from the document that defines -------------------------------------------
+
+def test_definition_of_ess_leads_with_the_legal_definition(corpus_answerer):
+    ans = corpus_answerer.answer("Qu'est-ce que l'économie sociale et solidaire ?")
+    _assert_grounded(ans)
+    assert ans.citations[0].chunk.doc_id == "economie-sociale-et-solidaire"
+    assert ans.text.startswith("Depuis la loi du 31 juillet 2014")
+    assert "trois conditions cumulatives" in ans.text
+
+
+@pytest.mark.parametrize("question, doc", [
+    ("C'est quoi une Scop ?", "scop"),
+    ("What is a SCIC?", "scic"),
+    ("¿Qué es el microcrédito?", "microcredit"),
+])
+def test_definition_questions_lead_with_the_concept_note_opening(corpus_answerer, question, doc):
+    ans = corpus_answerer.answer(question)
+    _assert_grounded(ans)
+    first = ans.citations[0].chunk
+    assert first.doc_id == doc
+    lead = _marked(ans.text)[0][0]
+    # the opening of the note: its first sentence, in reading order
+    assert first.text.lstrip().startswith(lead)
+
+
+def test_an_organisation_is_defined_by_the_sentence_that_says_what_it_is(corpus_answerer):
+    ans = corpus_answerer.answer("Qu'est-ce que l'Institut Godin ?")
+    _assert_grounded(ans)
+    assert "2007" in ans.text and "Picardie" in ans.text
+
+
+def test_lead_is_a_contiguous_span_in_reading_order(corpus_answerer):
+    ans = corpus_answerer.answer("Comment les AMAP partagent-elles les risques avec les paysans ?")
+    _assert_grounded(ans)
+    pairs = _marked(ans.text)
+    n0 = pairs[0][1]
+    lead = [s for s, n in pairs if n == n0]
+    text = ans.citations[0].chunk.text
+    pos = [text.index(s) for s in lead]
+    assert pos == sorted(pos)
+    for a, b, s in zip(pos, pos[1:], lead):
+        assert text[a + len(s):b].strip() == ""  # nothing skipped between two sentences of the span
+    assert 2 <= len(lead) <= 4
+    assert len(re.sub(r"\[\d+\]", "", ans.text).split()) <= 160
+
+
+def test_hint_from_the_assistant_plan_is_used(corpus_answerer):
+    ans = corpus_answerer.answer("Parlez-moi des SCIC", hint={"route": "definition", "subject": "SCIC"})
+    _assert_grounded(ans)
+    assert ans.citations[0].chunk.doc_id == "scic"
+
+
+@pytest.mark.parametrize("question, subject", [
+    ("Qu'est-ce que l'Institut Godin ?", "Institut Godin"), ("C'est quoi une Scop ?", "Scop"),
+    ("Que signifie l'utilité sociale ?", "utilité sociale"), ("What is social innovation?", "social innovation"),
+    ("¿Qué es la economía solidaria?", "economía solidaria"), ("O que é economia solidária?", "economia solidária"),
+    ("Comment fonctionne une Scop ?", None),
+])
+def test_definition_subject(question, subject):
+    assert definition_subject(question) == subject
+
+
+# -- 3. sentences about documents ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("sentence, about", [
+    ("Publié en octobre 2014 sur son blog, ce texte d'Alain Penven interroge la notion.", True),
+    ("Ce document est une référence pour les élus et les services des collectivités.", True),
+    ("Le texte intéressera les doctorants qui travaillent sur les communs.", True),
+    ("Cette fiche s'adresse aux enseignants de lycée.", True),
+    ("Pour le lien avec le microcrédit, voir l'étude de cas sur Banco Palmas.", True),
+    ("Dans une SCOP, les salariés détiennent au moins 51 % du capital.", False),
+    ("L'Institut Godin a été créé en 2007 par des acteurs de Picardie.", False),
+    ("Les auteurs lisent la crise comme une panne des démocraties.", False),
+])
+def test_about_document_rule(sentence, about):
+    assert about_document(sentence) is about
+
+
+@pytest.mark.parametrize("question", [
+    "Quelles sont les limites du microcrédit ?", "Qu'est-ce que l'innovation sociale ?",
+    "Comment fonctionne un PTCE ?", "Qu'est-ce que l'Institut Godin ?",
+])
+def test_no_answer_sentence_describes_a_document(corpus_answerer, question):
+    ans = corpus_answerer.answer(question)
+    _assert_grounded(ans)
+    for sentence, _ in _marked(ans.text):
+        assert not about_document(sentence), sentence
+        assert "voir" not in sentence.lower().split()[:1]
+
+
+# -- 4. comparisons ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("question, sides", [
+    ("Quelle différence entre une Scop et une Scic ?", ["Scop", "Scic"]),
+    ("Scop ou Scic ?", ["Scop", "Scic"]), ("économie sociale vs économie solidaire", None),
+])
+def test_comparison_sides(question, sides):
+    got = comparison_sides(question)
+    if sides is None:
+        assert got is not None and len(got) == 2
+    else:
+        assert got == sides
+
+
+def test_comparison_gives_one_cited_span_per_side(corpus_answerer):
+    ans = corpus_answerer.answer("Quelle différence entre une Scop et une Scic ?")
+    _assert_grounded(ans)
+    blocks = ans.text.split("\n\n")
+    assert [b.split("\n")[0] for b in blocks] == ["Scop :", "Scic :"]
+    assert ans.citations[0].chunk.doc_id == "scop" and ans.citations[1].chunk.doc_id == "scic"
+    for b in blocks:
+        assert re.search(r"\[\d\]$", b)
+
+
+# -- 5. « Pour aller plus loin » -----------------------------------------------------------------------
+
+def test_further_reading_is_relevant_uncited_and_grouped_by_type(corpus_answerer):
+    ans = corpus_answerer.answer("Quelles sont les limites du microcrédit ?")
+    _assert_grounded(ans)
+    assert 3 <= len(ans.further) <= 5
+    cited = {c.chunk.doc_id for c in ans.citations}
+    assert not cited & {r.doc_id for r in ans.further}
+    types = [r.meta["type"] for r in ans.further]
+    assert all(t in RESOURCE_TYPES for t in types)
+    assert types == sorted(types, key=RESOURCE_TYPES.index)  # grouped, in the corpus's type order
+    j = ans.to_json()["further"]
+    assert {"title", "authors", "year", "type", "doc_id"} <= set(j[0])
+
+
+def test_not_found_keeps_its_behaviour(corpus_answerer):
+    ans = corpus_answerer.answer("Quelle est la recette de la tarte tatin ?")
+    assert not ans.found and ans.citations == [] and ans.further == [] and ans.hits
+
+
+def test_cli_ask_json_has_further(corpus_index):
+    r = run_cli("rag", "ask", "--index", str(corpus_index.index_dir), "--json", "Qu'est-ce que la finance solidaire ?")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["found"] and isinstance(d["further"], list)
+    assert {"question", "answer", "citations", "hits", "warnings"} <= set(d)  # the earlier fields stay
+
+
+def test_assistant_passes_the_question_through(corpus_index):
+    a = Assistant(Retriever.open(corpus_index))
+    ans = a.ask("Qu'est-ce que l'ESS ?")
+    assert ans.found and ans.citations[0].chunk.doc_id == "economie-sociale-et-solidaire"
