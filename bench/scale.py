@@ -152,7 +152,8 @@ def main(argv=None) -> int:
     p.add_argument("--workdir", type=Path, default=Path("/tmp/innosoc-scale"))
     p.add_argument("--noise", type=float, default=NOISE, help="bruit autour des sous-thèmes (défaut 0.55)")
     p.add_argument("--out", type=Path, help="write the results as JSON here")
-    p.add_argument("--query-only", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--query-only", type=Path, metavar="DIR",
+                   help="relancer seulement les requêtes sur un dossier déjà construit (DIR = WORKDIR/N)")
     a = p.parse_args(argv)
     if a.query_only:
         print(json.dumps(query(a.query_only, a.threads)))

@@ -4,7 +4,8 @@ The driver (this process) discovers, reads and hashes the files, decides what is
 writes the new index generation atomically, exactly as the serial run does (ingest/pipeline.py). Only the
 map is distributed: new or changed files are grouped into batches whose bytes go through Ray's object store
 to `_map_batch` tasks. A task parses its files (in an isolated process, with the same limits), chunks them and
-encodes the chunks with the same functions as the serial run (`parse_and_chunk`, `embed_chunks`). The
+encodes the chunks — and their sentences — with the same functions as the serial run (`parse_and_chunk`,
+`encode_parsed`). The
 embedder is loaded once per Ray worker process (rag.embed caches it) and reused by every batch that worker
 runs. A bounded number of batches is in flight, so reading, encoding and collecting overlap and the driver's
 memory stays bounded.
@@ -91,7 +92,7 @@ def _map_batch(items: list[tuple[int, Pending]], settings: Settings, fault: str 
     from rag.errors import LoaderError
 
     from .isolate import Parser
-    from .pipeline import embed_chunks, parse_and_chunk
+    from .pipeline import encode_parsed, parse_and_chunk
 
     _fault(fault)
     embedder = load_embedder(settings.model)  # once per worker process, then cached
@@ -105,11 +106,8 @@ def _map_batch(items: list[tuple[int, Pending]], settings: Settings, fault: str 
                 out.append((slot, e.reason))
                 continue
             parsed.append((slot, doc_id, chunks))
-    vectors = embed_chunks(embedder, [c for _, _, chunks in parsed for c in chunks], settings)
-    cursor = 0
-    for slot, doc_id, chunks in parsed:
-        out.append((slot, Encoded(doc_id, chunks, vectors[cursor:cursor + len(chunks)])))
-        cursor += len(chunks)
+    if parsed:  # chunk vectors and sentence vectors, exactly as the serial run encodes them
+        out.extend(encode_parsed(embedder, parsed, settings, lambda stage, done, total: None).items())
     return out
 
 

@@ -237,8 +237,16 @@ def map_serial(pending: Iterator[tuple[int, Pending]], settings: Settings, progr
                 continue
             parsed.append((slot, doc_id, chunks))
     # the parser's worker process is gone: its memory is not needed while encoding
-    if not parsed:
-        return out
+    if parsed:
+        out.update(encode_parsed(embedder, parsed, settings, progress))
+    return out
+
+
+def encode_parsed(embedder, parsed: list[tuple[int, str, list[Chunk]]], settings: Settings,
+                  progress: Progress) -> dict[int, Encoded]:
+    """Encode the chunks of parsed files in one pass and split the result per file: {slot: Encoded}. The
+    serial map calls it once for the whole run, each distributed worker once per batch of files."""
+    out: dict[int, Encoded] = {}
     vectors, recs, svecs = embed_new(embedder, [c for _, _, chunks in parsed for c in chunks], settings, progress)
     cursor = 0
     for slot, doc_id, chunks in parsed:

@@ -249,7 +249,8 @@ def build_tabs(app, *, staff: set[str] | None, workshop: bool, host: str = "127.
     load_btn.click(do_load, [pick], load_outs, api_visibility="private")
 
     def do_new(request: gr.Request):
-        return (["Nouvelle fiche.", "", ""] + ["" if k not in ("language",) else "fr" for k in FORM_FIELDS]
+        blank = {"type": None, "language": "fr"}
+        return (["Nouvelle fiche.", "", ""] + [blank.get(k, "") for k in FORM_FIELDS]
                 + [gr.update(visible=False)] * 2 + err_updates({}))
 
     new_btn.click(do_new, None, load_outs, api_visibility="private")
@@ -260,6 +261,7 @@ def build_tabs(app, *, staff: set[str] | None, workshop: bool, host: str = "127.
         if not editing_id:
             return ["Ouvrez d'abord la fiche à retirer.", gr.skip(), gr.skip(), gr.skip(), gr.skip()] + err_updates({})
         kind, msg, errors = form.withdraw(editing_id, ver)
+        msg = f"{time.strftime('%H:%M:%S')} — {msg}"
         if kind != "withdrawn":
             return [msg, gr.skip(), gr.skip(), gr.skip(), gr.skip()] + err_updates(errors)
         return [msg, "", "", gr.update(visible=False), gr.update(choices=form.resources(), value=None)] + err_updates({})

@@ -13,6 +13,7 @@ import pytest
 ray = pytest.importorskip("ray")
 
 from ingest import distributed, ingest  # noqa: E402
+from ingest.__main__ import main  # noqa: E402
 from rag.errors import InnosocError  # noqa: E402
 from rag.store import current_generation, load_index  # noqa: E402
 
@@ -48,7 +49,7 @@ def recorder():
     return calls, lambda stage, done, total: calls.append((stage, done, total))
 
 
-def test_ray_ingest_gives_the_serial_index_and_report(ray_runtime, mixed_corpus, minilm):
+def test_ray_ingest_gives_the_serial_index_and_report(ray_runtime, mixed_corpus, minilm, capsys):
     serial = ingest([mixed_corpus], minilm.with_(index_dir=minilm.index_dir / "serial"))
     calls, progress = recorder()
     dist = distributed.ingest_ray([mixed_corpus], minilm, progress=progress)
@@ -61,6 +62,10 @@ def test_ray_ingest_gives_the_serial_index_and_report(ray_runtime, mixed_corpus,
     assert [c.to_json() for c in b.chunks] == [c.to_json() for c in a.chunks]
     assert b.manifest["files"] == a.manifest["files"]
     np.testing.assert_allclose(b.vectors, a.vectors, atol=1e-5)
+    # the sentence table the answerer composes from is encoded by the workers the same way
+    assert b.sentences is not None and len(b.sentences) > len(b.chunks)
+    assert b.sentences.tolist() == a.sentences.tolist()
+    np.testing.assert_allclose(b.sentence_vectors, a.sentence_vectors, atol=1e-5)
     # the same three stages as the serial run, each ending complete
     for stage in ("lecture", "encodage", "écriture"):
         last = [c for c in calls if c[0] == stage][-1]
@@ -68,9 +73,15 @@ def test_ray_ingest_gives_the_serial_index_and_report(ray_runtime, mixed_corpus,
 
     # an unchanged corpus is not rewritten; a changed file is the only one sent to the workers
     assert distributed.ingest_ray([mixed_corpus], minilm).changed is False
+    # through the command line: `--ray PATH` takes PATH as a path, not a cluster address (the running
+    # runtime is reused); the bad files are reported as in a serial run
     (mixed_corpus / "note-0.md").write_text("# Note 0\n\nUne monnaie locale circule à Toulouse.", encoding="utf-8")
-    again = distributed.ingest_ray([mixed_corpus], minilm)
-    assert (again.files_parsed, again.files_reused) == (1, serial.files_indexed - 1)
+    rc = main(["--ray", str(mixed_corpus), "--index", str(minilm.index_dir), "--model", "minilm",
+               "--chunk-tokens", "120", "--chunk-overlap", "20", "-q"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    assert f"Ignoré : {mixed_corpus / 'vide.md'} — fichier vide" in out.err
+    assert f"(1 lu(s), {serial.files_indexed - 1} inchangé(s)" in out.out
     assert any("Toulouse" in c.text for c in load_index(minilm.index_dir).chunks)
 
 
@@ -103,16 +114,3 @@ def test_batches_that_keep_failing_leave_the_old_index(ray_runtime, tiny_corpus,
     assert "gonette" not in load_index(minilm.index_dir).documents()
     assert not list(minilm.index_dir.glob(".tmp-gen-*"))
 
-
-def test_cli_ray_flag_takes_a_path_or_an_address_and_reports_bad_files(ray_runtime, tiny_corpus, minilm, capsys):
-    from ingest.__main__ import main
-
-    (tiny_corpus / "vide.md").write_text("")
-    # `--ray PATH`: the path is a path, not a cluster address (the runtime is already up: it is reused)
-    rc = main(["--ray", str(tiny_corpus), "--index", str(minilm.index_dir), "--model", "minilm",
-               "--chunk-tokens", "120", "--chunk-overlap", "20", "-q"])
-    out = capsys.readouterr()
-    assert rc == 0, out.err
-    assert f"Ignoré : {tiny_corpus / 'vide.md'} — fichier vide" in out.err
-    assert "6 fichier(s) indexé(s)" in out.out
-    assert len(load_index(minilm.index_dir).documents()) == 6

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -238,7 +239,13 @@ def test_handout_markdown_and_pdf_pages(staffed, tmp_path):
     md = handout_markdown(turns)
     assert md.startswith("# Séance innosoc — ") and "3 questions posées" in md
     assert "## 1. Qu'est-ce qu'une SCOP ?" in md and "## 3. Quelle est la recette" in md
-    assert "1. Guide des sociétés coopératives et participatives — Équipe de test (2015), Publication <https://example.org/scop>" in md
+    first = md.split("## 2.")[0]
+    # the SCOP guide is among the numbered sources, with its authors, year, type and link (its number depends
+    # on the answer's sentence order)
+    assert re.search(r"^\d\. Guide des sociétés coopératives et participatives — Équipe de test \(2015\), "
+                     r"Publication <https://example.org/scop>$", first, re.M), first
+    n = max(int(x) for x in re.findall(r"^(\d)\. ", first, re.M))
+    assert all(f"[{i}]" in first for i in range(1, n + 1))  # every listed source is cited in the answer
     assert "[1]" in md.split("## 2.")[0]
     assert "<https://example.org/grameen>" in md.split("## 2.")[1]
     assert "**Ressources proches**" in md.split("## 3.")[1]  # the unanswered turn lists what it suggested

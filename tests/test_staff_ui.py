@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ingest import ingest
+from rag import fiche
 from rag.handout import qr_png_data_uri
 from rag.settings import Settings
 from rag.store import load_index
@@ -100,23 +101,24 @@ GOOD = {"type": "Étude de cas", "title": "L'atelier vélo coopératif du quarti
         "body": BODY, "see_also": "scop-guide, amap-paniers"}
 
 
-FINAL = r"enregistrée|corrigez|semble déjà|Erreur|Réservé|n'est pas"
+FINAL = r"enregistrée|retirée|corrigez|semble déjà|Erreur|Réservé|n'est pas"
 
 
-def save_and_wait(pg, button="#staff-save"):
+def save_and_wait(pg, button="#staff-save", expect=FINAL):
     pg.evaluate("document.querySelector('#staff-status').dataset.n = (Number(document.querySelector('#staff-status')"
                 ".dataset.n || 0) + 1)")
     pg.click(button)
     # done when the status shows a final message and is not the one shown before this click
     pg.wait_for_function("""re => { const s = document.querySelector('#staff-status'); const t = s.innerText;
         const done = new RegExp(re).test(t) && !t.includes('processing') && t !== s.dataset.last;
-        if (done) s.dataset.last = t; return done; }""", arg=FINAL, timeout=120_000)
+        if (done) s.dataset.last = t; return done; }""", arg=expect, timeout=120_000)
     return pg.locator("#staff-status").inner_text()
 
 
 def find(pg, description):
     pg.get_by_role("tab", name="Trouver une ressource").click()
     pg.fill("#find-desc textarea", description)
+    pg.evaluate("document.querySelectorAll('#find-results .card').forEach(e => e.remove())")  # no stale results
     pg.click("#find-btn")
     pg.wait_for_selector("#find-results .card", timeout=60_000)
     return pg.locator("#find-results .card").evaluate_all("els => els.map(e => e.dataset.docId)")
@@ -140,7 +142,7 @@ def test_each_invalid_field_shows_its_message(page):
     shot(page, "staff-ajouter.png")
 
 
-def test_valid_save_is_searchable_then_a_duplicate_is_warned(page, server):
+def test_valid_save_is_searchable_a_duplicate_is_warned_then_edit_and_withdraw(page, server):
     page.get_by_role("tab", name="Ajouter une ressource").click()
     fill_form(page, **GOOD)
     status = save_and_wait(page)
@@ -156,6 +158,25 @@ def test_valid_save_is_searchable_then_a_duplicate_is_warned(page, server):
     assert "semble déjà dans le corpus" in status and "Titre presque identique" in status and doc_id in status
     assert page.locator("#staff-force").is_visible()
     assert len(list((server["corpus"] / "resources" / "etude_de_cas").glob("*.md"))) == 1  # nothing written
+
+    # edit it (type and year), then withdraw it, through the same tab
+    page.click("#staff-pick input")
+    page.get_by_role("option", name=re.compile(doc_id)).click()
+    page.click("#staff-load")
+    page.wait_for_function("t => document.querySelector('#f-title textarea, #f-title input').value === t",
+                           arg=GOOD["title"], timeout=60_000)
+    assert page.locator("#f-year textarea, #f-year input").first.input_value() == "2021"
+    assert page.locator("#f-body textarea").input_value() == BODY
+    fill_form(page, type="Publication", year="2022")
+    status = save_and_wait(page)
+    assert "enregistrée" in status, status
+    assert (server["corpus"] / "resources" / "publication" / f"{doc_id}.md").exists()
+    assert not (server["corpus"] / "resources" / "etude_de_cas" / f"{doc_id}.md").exists()
+    assert fiche.read(server["corpus"] / "resources" / "publication" / f"{doc_id}.md")[0]["year"] == 2022
+    status = save_and_wait(page, "#staff-withdraw", expect="retirée du corpus")
+    assert "retirée" in status, status
+    assert doc_id not in load_index(server["settings"].index_dir).documents()
+    assert doc_id not in find(page, "un atelier où réparer son vélo soi-même")
 
 
 def test_two_staff_saving_at_once_lose_nothing(browser, server):
