@@ -325,7 +325,7 @@ def extract_slots(question: str, vocab: Vocabulary | None = None, *, route: str 
                         break
                     keep.append(w)
                 name = " ".join(keep)
-                if name and not find_places(name):
+                if name[:1].isupper() and not find_places(name):   # a name, not « textes de loi »
                     author_names.append(name)
                     taken.append((s, e))
                 break
