@@ -26,7 +26,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.answer import contextual_query
+from rag.conversation import Conversation as RagConversation
 from rag.errors import InnosocError, QueryError
 from rag.feedback import DEFAULT_RETENTION_DAYS, FeedbackStore
 from rag.handout import SessionLog
@@ -43,13 +43,7 @@ log = logging.getLogger("innosoc.app")
 # sends nothing outside the machine. Set before gradio is imported (build_ui imports it lazily).
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
-TYPE_SINGULAR_FR = {
-    "publication": "Publication", "these": "Thèse", "video": "Vidéo", "outil_pedagogique": "Outil pédagogique",
-    "etude_de_cas": "Étude de cas", "document_analyse": "Document d'analyse",
-    "intervention_publique": "Intervention publique", "article": "Article", "concept": "Note de concept",
-    "dossier": "Dossier", "document": "Document",
-}
-LANG_LABELS_FR = {"fr": "français", "en": "anglais", "es": "espagnol", "pt": "portugais", "it": "italien"}
+from rag.vocab import LANG_LABELS_FR, TYPE_SINGULAR_FR  # noqa: E402  (labels: rag/vocab.py, the one place)
 
 EXAMPLES_FR = [
     "Qu'est-ce que l'innovation sociale ?",
@@ -219,15 +213,20 @@ def new_turn_id() -> str:
 
 @dataclass
 class Conversation:
-    """One participant's conversation: the queries searched (for follow-ups), each answered turn (a dict with
-    its own `id`), and which chat message shows which turn. Votes are matched through that last map, never by
-    position, so a turn that failed half-way cannot shift later votes onto other questions."""
-    queries: list[str] = field(default_factory=list)
+    """One participant's conversation: the assistant's bounded dialogue (for follow-ups), each answered turn
+    (a dict with its own `id`), and which chat message shows which turn. Votes are matched through that last
+    map, never by position, so a turn that failed half-way cannot shift later votes onto other questions."""
+    dialogue: "RagConversation" = field(default_factory=lambda: RagConversation())
     turns: list[dict] = field(default_factory=list)
     messages: dict[int, str] = field(default_factory=dict)  # chat message index -> turn id
 
     def turn(self, turn_id: str | None) -> dict | None:
         return next((t for t in self.turns if t.get("id") == turn_id), None) if turn_id else None
+
+    @property
+    def queries(self) -> list[str]:
+        """The standalone questions searched, oldest first (bounded)."""
+        return self.dialogue.queries
 
 
 class InnosocApp:
@@ -293,31 +292,17 @@ class InnosocApp:
 
     def ask_stream(self, message: str, conv: Conversation, use_intent: bool = True, turn_id: str | None = None):
         """Yield text pieces while a language model writes, then `(Answer, notice)`; the extractive answerer
-        yields only the final pair. The turn is recorded in `conv` under `turn_id` (a new id by default)."""
-        from rag.llm import stream_answer
-
+        yields only the final pair. The assistant owns the turn (understanding, follow-ups, filters, streaming);
+        this only cleans the input and records the turn in `conv` under `turn_id` (a new id by default)."""
         text, notice = clean_message(message)
         if not text:
             raise QueryError("Écrivez une question.")
-        history = list(conv.queries)
         ans = None
-        if self.generative:
-            plan = self.assistant.plan(text, use_intent=use_intent)
-            if plan.catalog is None:
-                for item in stream_answer(self.assistant.answerer, plan.search_question, history=history,
-                                          filters=plan.filters):
-                    if isinstance(item, str):
-                        yield item
-                    else:
-                        ans = item
-                ans.question = text
-                if ans.found:
-                    ans.applied = list(plan.applied)
-                elif plan.applied:  # a cue must narrow a search, never empty it
-                    ans = self.assistant.ask(text, history=history, use_intent=False)
-        if ans is None:
-            ans = self.assistant.ask(text, history=history, use_intent=use_intent)
-        conv.queries.append(ans.query or contextual_query(text, history))
+        for item in self.assistant.stream(text, use_intent=use_intent, conversation=conv.dialogue):
+            if isinstance(item, Answer):
+                ans = item
+            else:
+                yield item
         conv.turns.append({"id": turn_id or new_turn_id(), "question": text, "answer": ans.text, "found": ans.found,
                            "cited": [c.chunk.doc_id for c in ans.citations], "applied": list(ans.applied)})
         self.note_turn(text, ans, conv.turns[-1]["id"])
@@ -601,7 +586,8 @@ def build_ui(app: InnosocApp, workshop: bool = False, staff: set[str] | None = N
                 yield history, gr.skip(), conv, ""
                 return
             last = conv.turns[-1]["question"]
-            conv.queries = conv.queries[:-1]  # the filtered turn is replaced, not followed up
+            if conv.dialogue.turns:
+                conv.dialogue.turns.pop()  # the filtered turn is replaced, not followed up
             yield from respond(last, history, conv, use_intent=False)
 
         send.click(respond, [msg, chatbot, conv_state], [chatbot, sources, conv_state, msg], api_visibility="private")
@@ -656,10 +642,10 @@ def build_ui(app: InnosocApp, workshop: bool = False, staff: set[str] | None = N
         # -- API for gradio_client
         def chat(message: str, history: list[str] | None = None) -> dict:
             """Answer a question; `history` lists the earlier questions, oldest first."""
-            conv = Conversation()
-            for q in history or []:
-                conv.queries.append(contextual_query(clean_message(q)[0], conv.queries))
             try:
+                # earlier questions, bounded (an oversized history is refused with a message)
+                conv = Conversation(dialogue=app.assistant.replay([clean_message(str(q))[0] for q in
+                                                                    RagConversation.check_history(history)]))
                 ans, notice = app.ask(message, conv)
             except InnosocError as e:  # gr.Error reaches the caller even with show_error=False; others do not
                 raise gr.Error(str(e)) from None

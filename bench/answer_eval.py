@@ -101,7 +101,14 @@ def in_process(index: Path, questions: list[dict], show: bool = False) -> dict:
             miss = [f["pattern"] for f, m in zip(q["facts"], s["matched"]) if not m]
             print(f"\n## {q['q']}  ({sum(s['matched'])}/{len(s['matched'])}) manque : {miss}\n{ans.text}",
                   file=sys.stderr)
-    return {"rows": rows, "latency": summary(lat)}
+    # the same questions again: query vectors now come from the LRU cache, so this is the cost of routing,
+    # retrieval and composition alone (on a loaded machine, encoding dominates the first pass)
+    cached = []
+    for q in questions:
+        t0 = time.perf_counter()
+        assistant.ask(q["q"])
+        cached.append(time.perf_counter() - t0)
+    return {"rows": rows, "latency": summary(lat), "latency_cached": summary(cached)}
 
 
 def report(rows: list[dict]) -> dict:
@@ -214,7 +221,9 @@ def markdown(res: dict) -> str:
             f"| Longueur (mots) : médiane / p90 | {fmt(r['words_median'], 0)} / {fmt(r['words_p90'], 0)} |",
             f"| Réponses trouvées | {fmt(r['found_share'], 3)} |",
             f"| `Assistant.ask` en processus : p50 / p95 / max | {fmt(lat['p50'], 3)} / {fmt(lat['p95'], 3)} / "
-            f"{fmt(lat['max'], 3)} s |"]
+            f"{fmt(lat['max'], 3)} s |",
+            f"| idem, vecteur de la question déjà en cache : p50 / p95 | {fmt(res['in_process_cached']['p50'], 3)} / "
+            f"{fmt(res['in_process_cached']['p95'], 3)} s |"]
     app = res.get("app")
     if app:
         rows.append(f"| `/search`, 1 utilisateur : p50 | {fmt(app['search_1']['p50'])} s |")
@@ -249,6 +258,7 @@ def main(argv=None) -> int:
     ip = in_process(a.index, questions, show=a.show)
     res["quality"] = report(ip["rows"])
     res["in_process"] = ip["latency"]
+    res["in_process_cached"] = ip["latency_cached"]
     res["rows"] = ip["rows"]
     if a.app:
         res["app"] = app_figures(a.index, [q["q"] for q in questions], a.users, a.crowd, a.crowd_minutes,

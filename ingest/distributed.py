@@ -51,6 +51,10 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     """Join the Ray cluster at `address` ("auto", "ray://host:10001", "host:6379"), or start a local one.
 
     Already connected (a test, a notebook): the existing runtime is used as is."""
+    if not address:
+        # a local runtime keeps Ray's own traffic on loopback (by default Ray binds to the machine's network
+        # address, even alone); read by Ray when it is first imported
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     ray = _ray()
     if ray.is_initialized():
         return

@@ -97,11 +97,8 @@ def _run(a) -> int:
         else:
             _print_hits(hits, out)
         return 0
-    from .answer import contextual_query
-
-    history: list[str] = []
-    for h in a.history:
-        history.append(contextual_query(h, history))
+    # earlier questions as asked: the assistant's conversation completes follow-ups from them
+    history = list(a.history)
     from .assistant import Assistant
     from .llm import make_answerer
     assistant = Assistant(retriever, answerer=make_answerer(retriever, a))

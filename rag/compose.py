@@ -191,7 +191,8 @@ def defines(sentence: str, subject: str) -> bool:
     if not m:
         return False
     return m.start() <= 25 and _DEFINING.match(f[m.end():]) is not None or \
-        _DEFINING.match(f[m.end():]) is not None and not re.search(r"\b(?:de|du|des|of)\s*$", f[:m.start()])
+        _DEFINING.match(f[m.end():]) is not None and \
+        not re.search(r"(?:\b(?:de|du|des|of|par|avec|a|au|aux)|\bd')\s*(?:l'|la |le |les |the )?$", f[:m.start()])
 
 
 class Composer:

@@ -24,61 +24,22 @@ import datetime as _dt
 import re
 from dataclasses import dataclass, field
 
-from .text import fold
+from .vocab import (GENERIC_NOUNS, LANG_ADJ, LANG_NAMES_FR, LANG_WORDS, TYPE_NOUNS, TYPE_RE,  # noqa: F401
+                    names_resources, normalize, type_label)
 
 # How far back « récent » reaches, in years before the current one.
 RECENT_YEARS = 10
 
-# ---------------------------------------------------------------- vocabulary (folded, lower case)
-
-# Resource types, in French, English, Spanish and Portuguese. Order matters inside each alternation: the
-# longer phrase first, so that « études de cas » is not read as « études ».
-TYPE_NOUNS: dict[str, str] = {
-    "etude_de_cas": r"etudes? de cas|case[- ]stud(?:y|ies)|estudios? de casos?|estudos? de casos?",
-    "outil_pedagogique": (
-        r"outils? (?:pedagogiques?|didactiques?)|(?:ressources?|supports?|kits?|materiels?|fiches?|modules?) "
-        r"(?:pedagogiques?|didactiques?)|(?:teaching|educational|pedagogical|training) "
-        r"(?:tools?|materials?|resources?|kits?)|(?:herramientas?|recursos?|materiales?) "
-        r"(?:pedagogic[oa]s?|didactic[oa]s?|educativ[oa]s?)|(?:ferramentas?|recursos?|materia(?:l|is)) "
-        r"(?:pedagogic[oa]s?|didatic[oa]s?|educativ[oa]s?)"),
-    "these": (r"theses? de doctorat|theses?|doctoral (?:thesis|theses|dissertations?)|thesis|dissertations?|"
-              r"tesis doctorales?|tesis|teses? de doutorado|teses?"),
-    "video": (r"videos?|films?|documentaires?|documentar(?:y|ies)|documentales?|documentarios?|ted talks?"),
-    "document_analyse": (r"documents? d'analyse|analysis documents?|documentos? de anal[iy][sz]is|"
-                         r"documentos? de analise"),
-    "intervention_publique": (
-        r"interventions? publiques?|public (?:talks?|interventions?|lectures?)|intervenciones? publicas?|"
-        r"intervencoes publicas|intervencao publica|colloques?|conferences?|seminaires?|entretiens?|"
-        r"interviews?|keynotes?|conferencias?|coloquios?|seminarios?|entrevistas?"),
-    "article": r"articles? scientifiques?|articles? de revue|journal articles?|articles?|articulos?|artigos?",
-    "publication": (r"publications?|livres?|ouvrages?|books?|publicaciones|publicacion|libros?|publicacoes|"
-                    r"publicacao|livros?"),
-    "concept": r"notes? de concept|notes? de synthese|fiches? concepts?|fiches? de concept",
-}
-
-# Nouns for « resources » in general: a catalogue question about them counts every resource type.
-GENERIC_NOUNS = (r"ressources?|resources?|recursos?|documents?|documentos?|fiches?|references?|referencias?|"
-                 r"titres?|titulos?|textes?|textos?|items?|entrees?|travaux|ecrits|works?|obras?|trabalhos|"
-                 r"trabajos|materials?|materiales|materiais|elements?")
+# ---------------------------------------------------------------- vocabulary (folded, lower case): rag/vocab.py
 
 # Nouns a period or language can be attached to in an ordinary question (« des travaux récents »).
 _ATTACH_NOUNS = (GENERIC_NOUNS + r"|etudes?|recherches?|rapports?|lectures?|sources?|studies|study|research|"
                  r"papers?|reports?|readings?|literature|estudios?|investigaciones?|informes?|lecturas?|"
-                 r"estudos?|pesquisas?|relatorios?|leituras?|" + "|".join(TYPE_NOUNS.values()))
+                 r"estudos?|pesquisas?|relatorios?|leituras?|quelque chose|something|anything|algo|"
+                 r"alguma coisa|" + "|".join(TYPE_NOUNS.values()))
 
-TYPE_RE = re.compile(r"(?<![\w-])(?:" + "|".join(f"(?P<{t}>{p})" for t, p in TYPE_NOUNS.items()) + r")(?![\w-])")
 ATTACH_RE = re.compile(r"(?<![\w-])(?:" + _ATTACH_NOUNS + r")(?![\w-])")
 
-LANG_WORDS: dict[str, str] = {
-    "en": r"anglais|anglaise|english|ingles|inglesa",
-    "es": r"espagnol|espagnole|spanish|espanol|espanola|castellano|espanhol",
-    "pt": r"portugais|portugaise|portuguese|portugues|portuguesa",
-    "it": r"italien|italienne|italian|italiano|italiana",
-    "fr": r"francais|francaise|french|frances|francesa",
-}
-LANG_ADJ: dict[str, str] = {"en": r"anglophones?", "es": r"hispanophones?|hispanohablantes?",
-                            "pt": r"lusophones?", "it": r"italophones?", "fr": r"francophones?"}
-LANG_NAMES_FR = {"fr": "français", "en": "anglais", "es": "espagnol", "pt": "portugais", "it": "italien"}
 _LANG_ALT = "|".join(f"(?P<{k}>{v})" for k, v in LANG_WORDS.items())
 # « en anglais », "in English", « en español », « em inglês », « rédigées en espagnol », "written in Spanish"
 LANG_RE = re.compile(
@@ -96,11 +57,15 @@ _NOT_RESOURCE_LANG = re.compile(
     r"expression|"
     r"say|said|translate|translation|called|term|word|se dice|decir|traducir|traduccion|llama|palabra|diz|dizer|"
     r"traduzir|traducao|chama|palavra|reponds|repondez|repond|answer|reply|respond|responde|responda|explain it|"
-    r"explique-le|explique-moi|ecris|write it)(?![\w-])")
+    r"explique-le|explique-moi|ecris|write it|expliquer|explique|expliquez|explain|explaining|resume|resumer|"
+    r"resumez|summari[sz]e|decris|decrire|decrivez|describe|dis-moi|dites-moi|tell me|tell us|parle-moi|"
+    r"parlez-moi|raconte|racontez|explica|explicame|explicar|explicame|resumir|resumen|contesta|contestar|"
+    r"describir|describe|explicar|explique-me|conte|fale|responder|redige|rediger|ecrire|write|talk to me)"
+    r"(?![\w-])")
 
 _YEAR = r"(?:19|20)\d\d"
 _DECADE = r"(?:19|20)?\d0"
-RECENT_RE = re.compile(r"(?<![\w-])(?:les plus recente?s?|most recent|mas recientes?|mais recentes?|recente?s?|"
+RECENT_RE = re.compile(r"(?<![\w-])(?:les plus recente?s?|(?:les |the )?(?:derniers|dernieres)|most recent|mas recientes?|mais recentes?|recente?s?|"
                        r"recientes?|latest|newest)(?![\w-])")
 # (pattern, kind) in priority order: a range before a bound before a single year.
 PERIOD_PATTERNS: list[tuple[re.Pattern, str]] = [
@@ -164,34 +129,8 @@ _MADE = re.compile(
 
 # ---------------------------------------------------------------- normalisation
 
-def normalize(text: str) -> str:
-    """Accent-folded lower case with the same length as `text`, so that spans found here cut the original."""
-    out = []
-    for ch in text:
-        if ch in "’‘`´ʼ":
-            out.append("'")
-            continue
-        f = fold(ch).lower()
-        if len(f) != 1:
-            f = ch.lower() if len(ch.lower()) == 1 else ch
-        out.append(f)
-    return "".join(out)
-
-
 def this_year() -> int:
     return _dt.date.today().year
-
-
-def type_label(t: str, n: int = 2) -> str:
-    """« vidéos », « thèse »: a type in French, lower case, plural unless n == 1."""
-    from .types import TYPE_LABELS_FR
-    singular = {"publication": "publication", "these": "thèse", "video": "vidéo",
-                "outil_pedagogique": "outil pédagogique", "etude_de_cas": "étude de cas",
-                "document_analyse": "document d'analyse", "intervention_publique": "intervention publique",
-                "article": "article", "concept": "note de concept", "dossier": "dossier", "document": "document"}
-    if n == 1:
-        return singular.get(t, t)
-    return TYPE_LABELS_FR.get(t, t).lower()
 
 
 def period_label(year_min: int | None, year_max: int | None, recent: bool = False) -> str:
@@ -281,6 +220,7 @@ class Intent:
     year_max: int | None = None
     recent: bool = False
     cleaned_query: str = ""
+    loose_languages: tuple[str, ...] = ()   # named, but qualifying no resource noun (see detect_intent)
     labels: list[str] = field(default_factory=list)
     cues: list[Cue] = field(default_factory=list)
 
@@ -319,6 +259,14 @@ def _sentence_start(n: str, pos: int) -> int:
     return cut + 1
 
 
+def type_noun_named(n: str, m_start: int, m_end: int) -> bool:
+    """Does the type noun at n[m_start:m_end] name resources (not a thing defined, made, or a law's article)?"""
+    head = n[_sentence_start(n, m_start):m_start]
+    if _DEFINED.search(head) or _MADE.search(head):
+        return False
+    return names_resources(n, m_start, m_end)
+
+
 def _type_cue_ok(n: str, m_start: int, m_end: int) -> tuple[bool, int]:
     """Is the type noun at n[m_start:m_end] the kind of resource asked for? Returns (ok, cue start)."""
     head = n[_sentence_start(n, m_start):m_start]
@@ -341,8 +289,20 @@ def _type_cue_ok(n: str, m_start: int, m_end: int) -> tuple[bool, int]:
     return False, m_start
 
 
-def _attached(n: str, start: int, end: int, window: int = 6) -> bool:
-    """Is the expression at n[start:end] about a resource (noun before it, or publication verb right before)?"""
+# Nouns a date can belong to when it is the date of the subject, not of a resource (« la crise de 2008 »).
+_SUBJECT_DATE = re.compile(
+    r"(?:loi|lois|crise|crises|reforme|election|elections|decret|accord|accords|plan|programme|sommet|guerre|"
+    r"pandemie|covid|mouvement|greve|creation|fondation|congres|forum|rencontres?|edition|saison|annee|"
+    r"law|laws|act|crisis|reform|election|decree|agreement|summit|war|pandemic|movement|strike|founding|"
+    r"ley|leyes|reforma|decreto|acuerdo|cumbre|guerra|pandemia|movimiento|huelga|lei|leis|acordo|cupula|"
+    r"movimento|greve|edicao|edicion)$")
+
+
+def _attached(n: str, start: int, end: int, window: int = 6, strict: bool = False) -> bool:
+    """Is the expression at n[start:end] about a resource (noun before it, or publication verb right before)?
+
+    `strict` (a single year, « de 2008 », « en 2014 »): only a publication verb or the resource noun right
+    before it makes it the resource's date; « la crise de 2008 », « la loi de 2014 » date their subject."""
     head = n[_sentence_start(n, start):start]
     before = head.rstrip()
     last = re.findall(r"[\w'-]+", before)
@@ -350,12 +310,19 @@ def _attached(n: str, start: int, end: int, window: int = 6) -> bool:
         return False
     if last and _PUBLISHED.search(last[-1]):
         return True
-    near = " ".join(re.findall(r"[\w'-]+", before)[-window:])
+    if last and _SUBJECT_DATE.search(last[-1]):
+        return False
+    near = " ".join(last[-(2 if strict else window):])
     if ATTACH_RE.search(near):
         return True
     # "recent case studies", « récentes publications »: the noun follows
     tail = n[end:end + 40]
     return bool(re.match(r"\s*(?:[\w'-]+\s+)?(?:" + _ATTACH_NOUNS + r")(?![\w-])", tail))
+
+
+def _single_year(c: Cue) -> bool:
+    lo, hi, recent = c.value
+    return not recent and lo is not None and lo == hi
 
 
 def detect_intent(question: str, today: int | None = None) -> Intent:
@@ -378,13 +345,18 @@ def detect_intent(question: str, today: int | None = None) -> Intent:
             continue
         if c.start < len(n) and LANG_ADJ_RE.match(n, c.start) and not _attached(n, c.start, c.end, window=2):
             continue  # « les pays anglophones »
+        if not _attached(n, c.start, c.end, window=4):
+            # « en anglais » with no resource it qualifies: the catalogue may still read it as the resources'
+            # language (« Qu'avez-vous en espagnol ? »), an ordinary question does not
+            intent.loose_languages += (c.value,)
+            continue
         cues.append(c)
         spans.append((c.start, c.end))
 
     for c in find_periods(n, today):
         lo, hi, recent = c.value
         window = 3 if recent else 6
-        if not _attached(n, c.start, c.end, window=window):
+        if not _attached(n, c.start, c.end, window=window, strict=_single_year(c)):
             continue
         cues.append(c)
         spans.append((c.start, c.end))

@@ -30,6 +30,7 @@ from .errors import LLMError, QueryError
 from .retrieve import Filters, Retriever
 from .text import analyze_query, detect_language, split_sentences
 from .types import Answer, Citation, Hit
+from .vocab import LANG_NAMES_EN
 
 log = logging.getLogger(__name__)
 
@@ -473,7 +474,7 @@ def check_citations(raw: str, passages: list[str]) -> Checked:
 
 # ================================================================ prompts
 
-_LANG_NAMES = {"fr": "French", "en": "English", "es": "Spanish", "pt": "Portuguese", "it": "Italian"}
+_LANG_NAMES = LANG_NAMES_EN
 
 SYSTEM_PROMPT = """You are the assistant of a documentation centre on social innovation and the social and \
 solidarity economy. Answer the user's question using ONLY the numbered passages in the user message.

@@ -11,16 +11,8 @@ from typing import Any
 META_FIELDS = ("id", "title", "type", "authors", "year", "language", "url", "publisher", "countries", "topics",
                "see_also", "url_kind")  # url_kind: "miroir" when `url` is an unofficial copy (document-sharing site)
 
-RESOURCE_TYPES = (
-    "publication", "these", "video", "outil_pedagogique", "etude_de_cas",
-    "document_analyse", "intervention_publique", "article",
-)
-TYPE_LABELS_FR = {
-    "publication": "Publications", "these": "Thèses", "video": "Vidéos",
-    "outil_pedagogique": "Outils pédagogiques", "etude_de_cas": "Études de cas",
-    "document_analyse": "Documents d'analyse", "intervention_publique": "Interventions publiques",
-    "article": "Articles", "concept": "Notes de concept", "dossier": "Dossier", "document": "Documents",
-}
+# Types and their labels live in rag/vocab.py, the one vocabulary module; re-exported here for callers.
+from .vocab import RESOURCE_TYPES, TYPE_LABELS_FR  # noqa: E402,F401
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,9 @@ def test_follow_up_keeps_the_conversation(app):
     conv = Conversation()
     app.ask("Comment fonctionne le Sol-violette à Toulouse ?", conv)
     ans, _ = app.ask("Et le comité d'agrément ?", conv)
-    assert ans.query.startswith("Comment fonctionne le Sol-violette à Toulouse ?")
+    # completed from the previous standalone subject (not the concatenated questions), and said so
+    assert ans.query == "Sol-violette Toulouse le comité d'agrément"
+    assert ans.warnings[0].startswith("Question comprise comme : « Sol-violette Toulouse le comité d'agrément »")
     assert ans.citations and ans.citations[0].chunk.doc_id == "sol-violette"
 
 

@@ -5,11 +5,13 @@ One Ray runtime serves the whole module (starting Ray costs several seconds); th
 """
 from __future__ import annotations
 
+import os
 import shutil
 
 import numpy as np
 import pytest
 
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # Ray's own traffic on loopback (read at import)
 ray = pytest.importorskip("ray")
 
 from ingest import distributed, ingest  # noqa: E402
@@ -23,6 +25,7 @@ from .conftest import make_docx, make_pdf  # noqa: E402
 @pytest.fixture(scope="module")
 def ray_runtime():
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
     yield
     ray.shutdown()
 

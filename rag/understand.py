@@ -1,0 +1,537 @@
+"""Understanding a question: one step that turns it into one typed `Understanding` (route + slots).
+
+- Route: the question is compared, with the index's own multilingual embedder, with labelled question forms
+  (rag/route_examples.py); the route of its nearest examples wins when it leads by a margin. A few hand rules
+  decide where they are exact (« combien de thèses », « qui a écrit sur… », « les plus récentes »,
+  « différence entre A et B ») and a catalogue route is only taken when the question names resources,
+  an author or the corpus.
+- Slots: types, languages, places (countries and regions), authors, years, « récent », the topic and the two
+  things compared. They are found by matching the vocabulary (rag/vocab.py and the index's own author names),
+  accent- and case-folded and word-bounded, never by cutting strings. A year or a language is a slot only
+  when it qualifies the resources (rag/intent.py decides that), not the subject (« la crise de 2008 ») or the
+  answer (« explique-moi en anglais »).
+
+The example vectors are encoded once per model and cached on disk (`ROUTE_CACHE`), so start-up stays fast;
+the question is encoded once per turn through `Embedder.encode_queries`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .intent import RECENT_RE, detect_intent, find_languages, find_types, this_year, type_noun_named
+from .route_examples import ROUTE_EXAMPLES
+from .text import _STOP, analyze
+from .vocab import RESOURCE_NOUN_RE, RESOURCE_NOUNS, TYPE_NOUNS, find_places, names_resources, normalize, phrase_re
+
+log = logging.getLogger(__name__)
+
+ROUTES = ("catalog_count", "catalog_list", "catalog_authors", "catalog_recent", "definition", "comparison",
+          "resource_request", "passage")
+CATALOG_ROUTES = ROUTES[:4]
+# kNN: the k nearest examples vote, weighted by exp(sim / TEMPERATURE); the winner must lead by MARGIN of
+# the total weight, else the question is an ordinary passage question (the safe default: it is answered).
+K = 7
+TEMPERATURE = 0.02
+MARGIN = 0.10
+
+
+@dataclass(frozen=True)
+class Slots:
+    types: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    year_min: int | None = None
+    year_max: int | None = None
+    recent: bool = False
+    topic: str = ""
+    compare: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        """Only the slots that are set (the labelled benchmark's format)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items() if v}
+
+
+@dataclass
+class Understanding:
+    question: str
+    route: str
+    slots: Slots
+    rule: str | None = None                           # the hand rule that decided, if any
+    scores: dict[str, float] = field(default_factory=dict)   # kNN vote share per route
+    facet: str | None = None                          # « répartition par type/langue/pays/année »
+    loose_languages: tuple[str, ...] = ()             # languages named but qualifying no resource noun
+
+
+# ---------------------------------------------------------------- vocabulary of the index
+
+_ORG_WORDS = re.compile(r"(?i)\b(?:labo|banque|tribune|alternatives|ripess|conseil|ministere|ministère|commission|"
+                        r"reseau|réseau|observatoire|fondation|institut|agence|association|collectif|centre|"
+                        r"chantier|avise|cress|ess|france|europe|oecd|ocde|un|onu|localtis|territoires|"
+                        r"economiques|économiques|mag|revue|journal|editions|éditions)\b")
+_AFTER_NAME = {"sur", "en", "dans", "du", "au", "aux", "depuis", "avant", "apres", "about", "on", "in", "since",
+               "before", "after", "sobre", "em", "no", "na", "desde", "antes", "despues", "depois", "et", "and",
+               "y", "e", "ou", "or", "qui", "that", "que", "pour", "for", "para", "a", "à"}
+_PARTICLES = {"de", "da", "dos", "das", "do", "del", "van", "von", "der", "den", "le", "la", "du", "di", "d'"}
+
+
+class Vocabulary:
+    """Names the index itself knows: its authors' surnames (folded → surname as written)."""
+
+    def __init__(self, documents: dict[str, dict]):
+        self.surnames: dict[str, str] = {}
+        stop = set().union(*_STOP.values())
+        for meta in documents.values():
+            for name in meta.get("authors") or []:
+                name = re.sub(r"\(.*?\)", "", name).strip()
+                words = name.split()
+                if not 2 <= len(words) <= 4 or _ORG_WORDS.search(name) or not all(
+                        w[:1].isupper() or w.lower() in _PARTICLES for w in words):
+                    continue
+                surname = words[-1]
+                key = normalize(surname)
+                if len(key) < 3 or key in stop or find_places(surname):
+                    continue
+                self.surnames.setdefault(key, surname)
+                self.surnames.setdefault(normalize(" ".join(words)), surname)   # « Jean-Louis Laville »
+        self._re = phrase_re(self.surnames) if self.surnames else None
+
+    def find_authors(self, question: str, n: str) -> list[tuple[str, int, int]]:
+        if self._re is None:
+            return []
+        # the name as the question writes it (« Jean-Louis Laville » or « Laville »)
+        return [(question[m.start():m.end()], m.start(), m.end()) for m in self._re.finditer(n)]
+
+
+# ---------------------------------------------------------------- router
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("INNOSOC_CACHE") or Path.home() / ".cache" / "innosoc")
+
+
+class Router:
+    """Nearest labelled examples, with the example vectors cached per model id and examples hash.
+
+    Comparing masked forms (`masked`: subject words, places and names replaced by « X ») was tried and
+    measured worse on bench/route_team.jsonl (route accuracy 0.66 against 0.74 for the kNN alone), and would
+    cost a second encoding per turn: questions are compared as asked."""
+
+    def __init__(self, embedder, examples: dict[str, list[str]] | None = None, vocab: "Vocabulary | None" = None):
+        self.embedder = embedder
+        examples = examples or ROUTE_EXAMPLES
+        self.labels = [r for r, qs in examples.items() for _ in qs]
+        texts = [q for qs in examples.values() for q in qs]
+        key = hashlib.sha256(json.dumps([getattr(embedder, "model_id", "?"), examples], ensure_ascii=False,
+                                        sort_keys=True).encode()).hexdigest()[:16]
+        path = cache_dir() / f"routes-{key}.npy"
+        vecs = None
+        try:
+            if path.is_file():
+                vecs = np.load(path)
+                if vecs.shape[0] != len(texts):
+                    vecs = None
+        except (OSError, ValueError):
+            vecs = None
+        if vecs is None:
+            vecs = embedder.encode_queries(texts)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+                np.save(tmp, vecs)
+                os.replace(tmp, path)
+            except OSError as e:  # a read-only home only costs the encoding at the next start
+                log.info("cache des exemples de routage non écrit (%s)", e)
+        self.vectors = np.asarray(vecs, dtype=np.float32)
+
+    def scores(self, qvec: np.ndarray) -> dict[str, float]:
+        sims = self.vectors @ qvec
+        top = np.argsort(-sims)[:K]
+        w = np.exp((sims[top] - sims[top[0]]) / TEMPERATURE)
+        out: dict[str, float] = {}
+        for i, wi in zip(top, w):
+            out[self.labels[i]] = out.get(self.labels[i], 0.0) + float(wi)
+        total = sum(out.values())
+        return {r: v / total for r, v in sorted(out.items(), key=lambda kv: -kv[1])}
+
+
+# ---------------------------------------------------------------- hand rules (exact forms only)
+
+_COUNT = re.compile(r"(?<![\w-])(?:combien|how many|number of|nombre (?:total )?(?:de|d')|cuant[oa]s|quant[oa]s|"
+                    r"numero (?:total )?de|count)(?![\w-])")
+_AUTHORS = re.compile(
+    r"(?<![\w-])(?:qui (?:a|ont|avait|est-ce qui a)(?: [\w'-]+)? (?:ecrit|publie|redige|travaille|signe)|"
+    r"(?:quels?|quelles?|les|des|which|what|que|quais|cuales|los|os|noms des) (?:sont les )?"
+    r"(?:auteur(?:e|s|es)?|authors?|autores|autoras?|chercheu(?:r|rs|se|ses)|researchers?|investigadores|"
+    r"pesquisadores|specialistes)|who (?:wrote|has written|have written|writes|published|authored)|"
+    r"quien(?:es)? (?:escribio|escribieron|ha escrito|han escrito|publico)|"
+    r"quem (?:escreveu|escreveram|publicou|publicaram)|par qui|by whom|por quien|por quem|"
+    r"(?:auteur(?:e|s|es)?|authors?|autores) (?:qui|who|que))(?![\w-])")
+_RECENT_SUP = re.compile(r"(?<![\w-])(?:les? plus recente?s?|la plus recente|les? derniere?s?|les? derniers|"
+                         r"(?:the )?(?:most recent|latest|newest|last)|mas recientes?|mas nuev[oa]s?|ultim[oa]s|"
+                         r"mais recentes?|mais nov[oa]s?|plus recente?s?|plus recents)(?![\w-])")
+_COMPARE = re.compile(r"(?<![\w-])(?:differen\w*|diferen\w*|distingu\w*|distinction|compar\w*|versus|vs|"
+                      r"contraste\w*|oppos\w*|nuances?|ressembl\w*|points? communs?|en commun|in common|"
+                      r"pareil|same thing|lo mismo|a mesma coisa|mesma coisa)(?:-t-(?:il|elle|ils|elles))?(?![\w-])")
+_FACET = re.compile(r"(?<![\w-])(?:par|per|by|por|selon|according to|segun) (?P<f>types?|sortes?|genres?|"
+                    r"categories?|kinds?|tipos?|langues?|languages?|idiomas?|linguas?|pays|countries|paises|"
+                    r"regions?|annees?|years?|anos?|decennies?|decades?|decadas?)(?![\w-])|"
+                    r"(?<![\w-])(?:repartition|breakdown|distribution|distribucion|distribuicao)(?![\w-])")
+_FACET_KIND = [("type", r"type|sorte|genre|categor|kind|tipo"), ("language", r"lang|idioma|lingua"),
+               ("country", r"pays|countr|pais|region"), ("year", r"anne|year|ano|decenn|decad")]
+_CORPUS = re.compile(r"(?<![\w-])(?:corpus|dossier|catalogue|catalog|catalogo|collection|colecao|coleccion|"
+                     r"index|base|fonds|acervo)(?![\w-])")
+# « Qu'a écrit X ? »: an author named in the question even when the index does not know the name.
+_WROTE = re.compile(r"(?:qu'(?:a|ont)(?:-t-(?:il|elle))? (?:ecrit|publie)|qu'est-ce qu(?:'a|e) (?P<a>.+?) a "
+                    r"(?:ecrit|publie)|what (?:has|did|have) (?P<b>.+?) (?:written|write|published|publish)|"
+                    r"(?:que|lo que) (?:ha|han) (?:escrito|publicado)|que (?:escribio|publico)|"
+                    r"o que (?P<c>.+?) (?:escreveu|publicou)|o que (?:escreveu|publicou)|(?:textes|travaux|ouvrages|livres|ecrits|"
+                    r"writings|texts|works|books|papers|textos|obras|libros|trabajos|livros|trabalhos) "
+                    r"(?:de|d'|by|of|por|da|do)|(?:ecrit|ecrits|ecrites|publiee?s?|written|"
+                    r"escrit[oa]s?|publicad[oa]s?) (?:par|by|por)|(?:works|books|texts|titles) by)"
+                    r"(?: (?P<d>[^\s?!.,;]+(?: [^\s?!.,;]+){0,2}))?")
+
+
+# ---------------------------------------------------------------- slots
+
+_FRAME = set("""
+combien nombre total y a-t-il a-t-il il ya ya existe existent existe-t-il existent-ils compte comporte contient
+contiennent propose proposent recense repertorie corpus dossier catalogue index base collection fonds liste lister
+listez listes enumere enumerez donne donnez donne-moi donnez-moi montre montrez montre-moi montrez-moi affiche
+affichez cite citez presente presentez trouve trouvez quels quelles quel quelle lesquels lesquelles parlent parle
+traitent traite portent porte concernent concerne evoquent evoque abordent aborde mentionnent mentionne
+consacrees consacres consacre consacree sont est ont ecrit ecrits ecrite ecrites ecrire auteurs auteur autrices
+autrice qui publie publies publiees publiee parus parues paru recent recents recente recentes plus derniers
+dernieres dernier derniere nouveaux nouvelles cherche recherche voudrais veux aimerais souhaite besoin trouver
+conseille conseiller recommande recommander suggere suggerer avez-vous as-tu peux-tu pouvez-vous peux pouvez moi
+nous svp merci plait disponible disponibles quoi qu'est-ce c'est signifie veut dire definition definis definir
+explique expliquez expliquer difference differences entre distingue compare comparer versus vs lien chercheurs
+chercheur travaille travaille-t-il ressources ressource documents document fiches fiche titres titre textes
+texte travaux lectures lecture contenus references ai j'ai faudrait faut tri trie classe classees ordre
+how many which what list show give me there are is available about wrote written authors author who latest
+newest most recent have has do does looking find need want recommend tell please mean means define definition
+difference between compare resources resource documents works readings corpus collection something anything
+cuantos cuantas hay cuales cual lista muestrame dame quien quienes escribio escribieron autores sobre recientes
+mas busco necesito quiero tienes recomiendas recomienda recursos documentos significa diferencia entre
+quantos quantas existem quais qual liste mostre mostra quem escreveu escreveram autores recentes mais procuro
+preciso quero tem recursos documentos significa diferenca est-ce datent datant date dated dating
+comment pourquoi quand ou combien how why when where como porque por quando onde cuando donde
+hablan habla tratan trata falam fala tratam abordam talk talks deal deals discuss discusses cover covers focus
+ete published soutenues soutenue soutenus parues sorties realisees redigees released since depuis apres avant
+publicados publicadas publicado publicada published publies publiees indiquer indique-moi indiquez
+hold holds contain contains include includes offer offers feature gather contiene contienen incluye incluyen
+contem inclui incluem possui reune abrange renferme regroupe rassemble inclut possede
+sais savez savoir sait tout toutes tous all general generale possible juste designe designent ca cela
+quelque chose lire read leer ler possa pueda puisse listar lister liste-moi listez-moi listame escrito escritos
+dossie sao son pode podes puedes podrias peux-tu pouvez-vous t'as as vous avez have got alguma algum alguna
+algun some any definis-moi definis definissez explicame explica explique-me funciona fonctionne marche works work
+existe existem hay tem ha a-t-on trouve-t-on peut-on voir consulter
+before after entre between nuance nuances distinction ressemblent ressemblance commun common pareil dit-on dit dites-moi dis-moi tell explain expliquer m'expliquer explique-moi
+""".split())
+# Stop words of the question languages (Italian's « lei » is Portuguese's « loi »: not included)
+_STOPWORDS = set().union(*(_STOP[l] for l in ("fr", "en", "es", "pt")))
+_COORD = re.compile(r"\s+(?:et|and|y|e|ou|or|vs\.?|versus|contre|against|con|com|avec|with)\s+", re.I)
+_TOKEN = re.compile(r"[\w][\w'’-]*")
+_ELIDED = re.compile(r"^(?:l|d|qu|j|m|t|s|n|c|jusqu|lorsqu|puisqu)['’]", re.I)
+
+
+def _content_tokens(question: str, n: str, taken: list[tuple[int, int]], spans: list | None = None) -> list[str]:
+    """The words of `question` outside the spans `taken`, without frame words and stop words, as written."""
+    stop = _STOPWORDS
+    out = []
+    for m in _TOKEN.finditer(n):
+        key = _ELIDED.sub("", m.group(0))
+        start = m.end() - len(key)
+        if any(s <= start < e for s, e in taken):
+            continue
+        word = question[start:m.end()]
+        if not key or key in _FRAME or key in stop or "-t-" in key:
+            continue
+        out.append(word)
+        if spans is not None:
+            spans.append((start, m.end()))
+    return out
+
+
+_DIFFERS = re.compile(r"(?<![\w-])(?:se distingue\w*|distingue\w*|differe\w*|differ\w*|se diferencia\w*|"
+                      r"difere\w*|s'oppose\w*|se compare\w*)(?:-t-(?:il|elle|ils|elles))? (?:de |du |des |d'|from |"
+                      r"de la |de l'|da |do |a |au |aux |to |with |avec |con |com )")
+
+
+def _compare_sides(question: str, n: str, taken: list[tuple[int, int]], places) -> tuple[str, ...]:
+    """« la différence entre une Scop et une Scic » → ("Scop", "Scic"); « X se distingue de Y » → (X, Y);
+    « l'économie sociale au Québec et en France » → ("économie sociale Québec", "économie sociale France")."""
+    place_spans = [(s, e) for _, s, e in places]
+    words = [t for t in taken if t not in place_spans]   # places are part of what is compared
+    splits = [(m.start(), m.end()) for m in _COORD.finditer(n)] + [(m.start(), m.end())
+                                                                   for m in _DIFFERS.finditer(n)]
+    best, best_gap = (), None
+    for a, b in splits:
+        left = _content_tokens(question, n, words + [(a, len(n))])
+        right = _content_tokens(question, n, words + [(0, b)])
+        if left and right:
+            gap = abs(len(left) - len(right))
+            if best_gap is None or gap < best_gap:
+                best, best_gap = (left, right), gap
+    if not best:
+        return ()
+    left, right = best
+    place_words = {normalize(question[s:e]) for s, e in place_spans}
+    lp = [w for w in left if normalize(w) in place_words]
+    rp = [w for w in right if normalize(w) in place_words]
+    if rp and len(rp) == len(right) and lp:
+        # « X au Québec et en France »: the subject is shared, only the places differ
+        right = [w for w in left if w not in lp] + right
+    return " ".join(left), " ".join(right)
+
+
+def extract_slots(question: str, vocab: Vocabulary | None = None, *, route: str | None = None,
+                  today: int | None = None) -> tuple[Slots, dict]:
+    """The slots of `question`; `route` (when known) lets a catalogue question read a bare language as the
+    resources' language. Returns (slots, facts used by routing)."""
+    n = normalize(question)
+    intent = detect_intent(question, today=today)
+    taken: list[tuple[int, int]] = []
+    # every type noun is masked out of the topic; only those the intent step accepts are slots
+    defined = [(c.start, c.end) for c in find_types(n) if not type_noun_named(n, c.start, c.end)]
+    for m in RESOURCE_NOUN_RE.finditer(n):
+        if not any(s <= m.start() < e for s, e in defined):
+            taken.append((m.start(), m.end()))
+    for c in intent.cues:
+        taken.append((c.start, c.end))
+    for c in find_languages(n):   # a language is never the subject, whatever it qualifies
+        taken.append((c.start, c.end))
+    places = find_places(question, n)
+    taken += [(s, e) for _, s, e in places]
+    authors = vocab.find_authors(question, n) if vocab else []
+    taken += [(s, e) for _, s, e in authors]
+    author_names = [a for a, _, _ in authors]
+    wm = _WROTE.search(n)
+    if wm and not author_names:
+        for g in ("a", "b", "c", "d"):
+            if wm.group(g):
+                s, e = wm.span(g)
+                words = question[s:e].strip(" ,;:").split()
+                keep = []
+                for w in words:   # the name, up to the first criterion (« … dans le dossier », « … sur X »)
+                    if normalize(w) in _AFTER_NAME:
+                        break
+                    keep.append(w)
+                name = " ".join(keep)
+                if name and not find_places(name):
+                    author_names.append(name)
+                    taken.append((s, e))
+                break
+    for m in RECENT_RE.finditer(n):
+        taken.append((m.start(), m.end()))
+    for m in re.finditer(r"(?<![\w-])(?:19|20)\d\d(?![\w-])", n):
+        if any(c.kind == "period" and c.start <= m.start() < c.end for c in intent.cues):
+            taken.append((m.start(), m.end()))
+
+    types = tuple(dict.fromkeys(c.value for c in find_types(n) if type_noun_named(n, c.start, c.end)))
+    languages = tuple(intent.languages)
+    if not languages and intent.loose_languages and route in CATALOG_ROUTES:
+        languages = tuple(dict.fromkeys(intent.loose_languages))
+    # « récent » that qualifies no resource (« l'histoire récente de l'ESS ») is about the subject
+    recent = intent.recent or (route == "catalog_recent" and bool(RECENT_RE.search(n)) and not intent.year_max)
+    year_min = None if intent.recent else intent.year_min
+    year_max = intent.year_max
+    compare: tuple[str, ...] = ()
+    if route == "comparison" or (route is None and _COMPARE.search(n)):
+        compare = _compare_sides(question, n, taken, places)
+    topic_spans: list[tuple[int, int]] = []
+    topic = " ".join(_content_tokens(question, n, taken, topic_spans))
+    if len(compare) == 2:
+        topic = ""   # the two things compared are the subject
+    slots = Slots(types=types, languages=languages, places=tuple(p for p, _, _ in places),
+                  authors=tuple(dict.fromkeys(author_names)), year_min=year_min, year_max=year_max,
+                  recent=recent, topic=topic, compare=compare)
+    nouns = list(RESOURCE_NOUN_RE.finditer(n))
+    facts = {"resource_noun": any(names_resources(n, m.start(), m.end()) for m in nouns),
+             "other_noun": any(not names_resources(n, m.start(), m.end()) for m in nouns), "corpus": bool(_CORPUS.search(n)),
+             "loose_languages": intent.loose_languages, "n": n, "wrote": bool(wm),
+             "mask": sorted(topic_spans + [(s, e) for _, s, e in places] + [(s, e) for _, s, e in authors])}
+    return slots, facts
+
+
+# ---------------------------------------------------------------- the understanding step
+
+def _facet(n: str) -> str | None:
+    n = _PREFIX.sub("", n.strip(" ¿¡?!.«»\"")) or n
+    q = _FACET_Q.match(n)
+    if q:
+        word = q.group(0).split()[-1]
+        return next((kind for kind, pat in _FACET_KIND if re.match(pat, word)), None)
+    m = _FACET.search(n)
+    if not m:
+        return None
+    word = m.group("f") or ""
+    if not word:
+        rest = n[m.end():]
+        fm = re.search(r"(?:par|per|by|por|selon|segun) (\w+)", rest)
+        word = fm.group(1) if fm else "type"
+    for kind, pat in _FACET_KIND:
+        if re.match(pat, word):
+            return kind
+    return None
+
+
+def form_of(question: str, vocab: "Vocabulary | None" = None) -> str:
+    _, facts = extract_slots(question, vocab)
+    return masked(question, facts["mask"])
+
+
+def masked(question: str, spans) -> str:
+    """The question with its subject words, places and names replaced by « X »: what is left is its form."""
+    out, pos = [], 0
+    for s, e in spans:
+        if s < pos:
+            continue
+        out.append(question[pos:s])
+        if not out or not out[-1].endswith("X ") or question[pos:s].strip():
+            out.append("X")
+        pos = e
+    out.append(question[pos:])
+    return re.sub(r"\s+", " ", "".join(out)).strip()
+
+
+_DEFINE = re.compile(
+    r"^(?:(?:mais |alors |et )?(?:qu'est-ce qu(?:e|')|qu'est ce qu(?:e|')|c'est quoi|que (?:signifie|veut dire)|"
+    r"qu'entend-on par|qu'appelle-t-on|definition|definis(?:-moi|-nous)?|definissez|definir|defini(?:tion)? d)|what (?:is|are|does)|"
+    r"what's|define|(?:que|qué) (?:es|son|significa)|(?:o )?que (?:e|sao|significa)|o que (?:e|sao|significa|"
+    r"quer dizer))(?:(?<=')|(?![\w-]))|(?:ce qu'est|ce que sont|ce que (?:signifie|veut dire)|c'est quoi|what (?:an? )?"
+    r"[\w -]+ (?:is|are|means)|lo que es|o que e|la definition|la notion|the meaning|le sens|the notion|"
+    r"(?:designe|designent|signifie|signifient|veut dire|veulent dire|means?|significa|quer dizer) quoi|"
+    r"(?:definition|definicion|definicao) (?:de|du|des|d'|of))(?:(?<=')|(?![\w-]))")
+_WH = re.compile(r"^(?:(?:et|mais|alors|and|so|y|e) )?(?:comment|pourquoi|quand|ou (?!bien)|a quoi|en quoi|"
+                 r"dans quelle mesure|how|why|when|where|to what extent|como|por que|porque|por qué|cuando|"
+                 r"donde|quando|onde|para que)(?![\w-])")
+_SEEK = re.compile(
+    r"(?<![\w-])(?:je (?:re)?cherche|recherche|j'ai besoin|il me faut|besoin d|conseill\w*|recommand\w*|"
+    r"sugg[eè]r\w*|tu aurais|vous auriez|aurais-tu|auriez-vous|looking for|i need|need an?|recommend|"
+    r"suggest|can you point|point me|busco|buscando|necesito|recomienda\w*|recomendar\w*|procuro|"
+    r"procurando|preciso|recomenda\w*|indica\w*|indiquer|indique-moi|indiquez-moi|je voudrais (?:un|une|des|quelque)|je veux (?:un|une|des)|"
+    r"i(?:'d| would) like (?:a|an|some)|quisiera (?:un|una)|quiero (?:un|una)|quero (?:um|uma)|"
+    r"gostaria de (?:um|uma)|a lire|to read|para leer|para ler|a montrer|to show|a utiliser)(?![\w-])")
+_INDEF_TYPE = re.compile(r"^(?:(?:une?|des|a|an|una?|unos|unas|uma?|uns|umas|quelques?|some|any|algun[oa]?s?|"
+                         r"algum[as]*) )(?:(?:bonne?s?|bons?|petite?s?|courte?s?|good|short|buen[oa]s?|bo[am]s?) )?"
+                         r"(?:" + RESOURCE_NOUNS + r"|exemples?|examples?|ejemplos?|exemplos?|cas pratiques?)"
+                         r"(?![\w-])")
+_LIST = re.compile(
+    r"^(?:(?:et |and )?(?:quel(?:le)?s|lesquel(?:le)?s|which|what|que|qué|quais|cuales|cuáles)(?: (?:sont|are|son|"
+    r"sao) (?:les|the|los|las|os|as))? (?:[\w'-]+ ){0,2}?(?:" + RESOURCE_NOUNS + r")|"
+    r"(?:liste[rz]?|listez|enumere[rz]?|affiche[rz]?|montre[rz]?(?:-moi)?|donne[rz]?(?:-moi)?|cite[rz]?|"
+    r"list|show|display|enumerate|give me|muestra\w*|lista\w*|dame|mostra\w*|mostre\w*|liste)(?![\w-])(?: (?:moi|me|nous|us))?(?: (?:la liste|une liste|a list|the list|"
+    r"toutes|tous|all|every|the|les|des|los|las|os|as|todos|todas|a lista))?)")
+
+
+# Politeness and « tell me / explain to me » openers say nothing of the kind of question: rules read past them.
+_PREFIX = re.compile(
+    r"^(?:(?:bonjour|salut|hello|hi|hola|ola|alors|bon|ok|dis|dites)[,!]? |est-ce que |est-ce qu'(?=il)|"
+    r"(?:est-ce que )?(?:tu peux|tu pourrais|vous pouvez|vous pourriez|peux-tu|pouvez-vous|pourrais-tu|"
+    r"pourriez-vous|can you|could you|would you|puedes|podrias|podria|pode|podes|poderia|voce pode)"
+    r"(?: me| m'| nous| us)? ?|s'il (?:te|vous) plait,? |please,? |por favor,? |"
+    r"(?:j'aimerais|je voudrais|je veux|i'd like to|i would like to|i want to|quisiera|quiero|gostaria de|queria)"
+    r" (?:savoir|know|saber) |je me demande |i wonder |(?:dis|dites|tell|dime|digame|diga|diz)(?:-moi|-nous| me| us)?,? |"
+    r"(?:explique|expliquez|explain|explicame|explica|explique-me)(?:-moi|-nous| me| to me| us)?,? "
+    r"(?:(?:en|in|em) [a-z]+ )?)+")
+_SAYS = re.compile(r"^(?:que (?:dit|disent|pense|pensent|ecrit|ecrivent)|what (?:does|do|did) .+ (?:say|think|argue|"
+                   r"write about)|que (?:dice|dicen|piensa|piensan)|o que (?:diz|dizem|pensa|pensam))(?![\w-])")
+_HAVE_ANY = re.compile(r"(?<![\w-])(?:tem|tens|hay|tienes|tiene|avez-vous|as-tu|t'as|tu as|vous avez|do you have|"
+                       r"have you got|y a-t-il|existe-t-il|is there|are there|existe|existem) (?:un|une|quelque|"
+                       r"alguma|algum|algun|alguna|any|a|an|una|um|uma)(?![\w-])")
+_FACET_Q = re.compile(
+    r"^(?:en |in |em )?(?:quel(?:le)?s|which|what|que|quais|cuales|dans quel(?:le)?s) (?:sont les |are the )?"
+    r"(?:types?|sortes?|genres?|categories?|kinds?|tipos?|langues?|languages?|idiomas?|linguas?|pays|countries|"
+    r"paises|regions?|annees|years|anos|decennies|decades)(?![\w-])")
+_HAVE_SOME = re.compile(r"^(?:(?:est-ce qu')?il y a|y a|y a-t-il|y-a-t-il|avez-vous|vous avez|tu as|as-tu|a-t-on|existe-t-il|are there|do you have|hay|tem|"
+                        r"tienes|existem|ha) (?:des|d'|de|quelques|any|some|algun[oa]s|alguns|algumas)(?:(?<=')|(?![\w-]))")
+_NEEDED = re.compile(r"(?<![\w-])(?:faut-il|il faut|needed|required|necessaires?|necesarios?|necessarios?|"
+                     r"precisa|hace falta)(?![\w-])")
+_LIST_ANYWHERE = re.compile(r"(?<![\w-])(?:la liste|une liste|a list|the list|la lista|a lista|uma lista|"
+                            r"lister|listar|enumerer|enumerar|inventaire|voir (?:les|toutes|tous)|consulter (?:les|toutes|"
+                            r"tous)|see (?:all|the|every))(?![\w-])")
+
+
+def decide_route(n: str, slots: Slots, facts: dict, scores: dict[str, float]) -> tuple[str, str | None]:
+    """The route: exact hand rules on the question's form first, then the nearest labelled examples.
+
+    Counting, naming authors and sorting by date are asked in unmistakable words (« combien », « qui a
+    écrit », « les plus récentes »), and so are comparisons; the kNN decides the rest, and may only choose
+    a catalogue route when the question names resources, an author or the corpus."""
+    n = n.strip(" ¿¡?!.«»\"")
+    n = _PREFIX.sub("", n) or n
+    catalogable = facts["resource_noun"] or facts["corpus"] or (bool(slots.authors) and not facts["other_noun"])
+    if _COMPARE.search(n) and len(slots.compare) == 2:
+        return "comparison", "différence"
+    if catalogable and (_FACET_Q.match(n) or _FACET.search(n)):
+        return ("catalog_count" if _COUNT.search(n) else "catalog_list"), "répartition"
+    if _NEEDED.search(n):
+        return "passage", "ce qu'il faut"
+    if catalogable and _COUNT.search(n):
+        return "catalog_count", "combien"
+    if _AUTHORS.search(n):
+        return "catalog_authors", "qui a écrit"
+    if facts["wrote"] and slots.authors:
+        return "catalog_list", "a écrit"
+    if catalogable and _RECENT_SUP.search(n) and RESOURCE_NOUN_RE.search(n):
+        return "catalog_recent", "les plus récentes"
+    if _DEFINE.search(n) and not slots.types and not facts["corpus"] and not _WH.match(n):
+        return "definition", "définition"
+    if _SAYS.match(n):
+        return "passage", "que dit"
+    listing = catalogable and (_LIST.match(n) or _LIST_ANYWHERE.search(n))
+    if listing and slots.recent:
+        return "catalog_recent", "liste des récentes"
+    if _SEEK.search(n) or _INDEF_TYPE.match(n) or (catalogable and _HAVE_ANY.search(n)):
+        return "resource_request", "demande de ressource"
+    if _WH.match(n):
+        return "passage", "question ouverte"
+    if listing or (catalogable and _HAVE_SOME.match(n) and not slots.topic):
+        return "catalog_list", "liste"
+    ranked = list(scores.items())
+    if not catalogable:
+        ranked = [(r, s) for r, s in ranked if r not in CATALOG_ROUTES]
+    if not ranked:
+        return "passage", None
+    best, s1 = ranked[0]
+    if best in CATALOG_ROUTES:
+        # counting, authors and recency have their own words (above): the examples only say « catalogue »
+        best = "catalog_list"
+    s2 = next((s for r, s in ranked[1:] if r != best and not (best == "catalog_list" and r in CATALOG_ROUTES)), 0.0)
+    if best == "catalog_list":
+        s1 = sum(s for r, s in ranked if r in CATALOG_ROUTES)
+    if s1 - s2 < MARGIN and best != "passage":
+        # too close to call: the reading that answers from passages is the safe one
+        second = next((r for r, _ in ranked[1:] if r != best), "passage")
+        if "passage" in (best, second):
+            return "passage", None
+    return best, None
+
+
+def understand(question: str, embedder, router: Router, vocab: Vocabulary | None = None,
+               today: int | None = None) -> Understanding:
+    """The route and slots of one (standalone) question."""
+    question = " ".join((question or "").split())
+    slots, facts = extract_slots(question, vocab, today=today)
+    # the same vector as retrieval's (Embedder.encode_queries caches it): the question is encoded once a turn
+    qvec = embedder.encode_queries([question])[0]
+    scores = router.scores(qvec)
+    route, rule = decide_route(facts["n"], slots, facts, scores)
+    if route in CATALOG_ROUTES or route == "comparison":
+        # a catalogue question may name the resources' language bare (« Qu'avez-vous en espagnol ? »)
+        slots, facts = extract_slots(question, vocab, route=route, today=today)
+    facet = _facet(facts["n"]) if rule == "répartition" else None
+    return Understanding(question, route, slots, rule=rule, scores=scores, facet=facet,
+                         loose_languages=tuple(facts["loose_languages"]))
+
+
+__all__ = ["ROUTES", "CATALOG_ROUTES", "Slots", "Understanding", "Vocabulary", "Router", "understand",
+           "extract_slots", "this_year"]

@@ -1,0 +1,203 @@
+"""The understanding step (route + slots), the conversation and the one owner of a turn, on the real
+multilingual model and the real index of the bundled corpus. Every bad case of issue 10 is a named test.
+
+Expected catalogue answers are recomputed from the corpus files' own front matter."""
+from __future__ import annotations
+
+import threading
+from http.server import ThreadingHTTPServer
+
+import pytest
+import yaml
+
+from rag.assistant import Assistant
+from rag.conversation import MAX_HISTORY_ITEMS, Conversation
+from rag.errors import QueryError
+from rag.llm import LLMAnswerer, LLMClient
+from rag.retrieve import Retriever
+from rag.understand import Router, cache_dir
+
+from .conftest import ROOT
+
+
+def _front_matter() -> dict[str, dict]:
+    out = {}
+    for p in sorted((ROOT / "corpus").rglob("*.md")):
+        if p.name != "README.md":
+            fm = yaml.safe_load(p.read_text(encoding="utf-8").split("---")[1])
+            out[fm["id"]] = fm
+    return out
+
+
+RESOURCES = {k: v for k, v in _front_matter().items() if v["type"] not in ("concept", "dossier")}
+
+
+@pytest.fixture(scope="module")
+def assistant(corpus_index):
+    return Assistant(Retriever.open(corpus_index))
+
+
+def _u(assistant, q):
+    u = assistant.understand(q)
+    return u.route, u.slots.to_json()
+
+
+# ---------------------------------------------------------------- routes that depended on word order
+
+def test_count_of_articles_in_the_corpus(assistant):
+    a = assistant.ask("Combien d'articles contient le corpus ?")
+    n = sum(1 for m in RESOURCES.values() if m["type"] == "article")
+    assert a.mode == "catalogue" and a.text.startswith(f"Le corpus compte {n} articles.")
+
+
+def test_list_of_the_dossiers_theses(assistant):
+    a = assistant.ask("Donne la liste des thèses du dossier")
+    theses = sorted(i for i, m in RESOURCES.items() if m["type"] == "these")
+    assert a.mode == "catalogue" and sorted(c.chunk.doc_id for c in a.citations) == theses
+
+
+def test_count_asked_in_inverted_order(assistant):
+    a = assistant.ask("Le corpus contient combien de publications ?")
+    n = sum(1 for m in RESOURCES.values() if m["type"] == "publication")
+    assert a.mode == "catalogue" and a.text.startswith(f"Le corpus compte {n} publications.")
+
+
+def test_who_wrote_about_brazil_names_authors_with_their_resources(assistant):
+    a = assistant.ask("Quels auteurs ont écrit sur le Brésil ?")
+    assert a.mode == "catalogue" and a.found and " auteurs pour " in a.text.splitlines()[0]
+    about = [m for m in RESOURCES.values() if "Brésil" in (m.get("countries") or [])]
+    for m in about:
+        for author in m["authors"]:
+            assert f"- {author} : " in a.text and m["title"] in a.text
+
+
+# ---------------------------------------------------------------- slots from the vocabulary, never cut
+
+def test_topic_words_are_never_cut(assistant):
+    assert _u(assistant, "Quelles ressources parlent d'agriculture ?")[1] == {"topic": "agriculture"}
+    route, slots = _u(assistant, "Je cherche une étude de cas sur une monnaie locale")
+    assert route == "resource_request" and slots == {"types": ["etude_de_cas"], "topic": "monnaie locale"}
+    assert _u(assistant, "Quelles ressources parlent de l'Afrique ?")[1] == {"places": ["Afrique"]}
+
+
+def test_latin_america_is_a_place(assistant):
+    route, slots = _u(assistant, "Quels documents portent sur l'Amérique latine ?")
+    assert route == "catalog_list" and slots == {"places": ["Amérique latine"]}
+    a = assistant.ask("Quels documents portent sur l'Amérique latine ?")
+    assert a.found and "lieu « Amérique latine » (y compris Brésil" in a.text
+
+
+def test_a_year_about_the_subject_is_not_a_publication_filter(assistant):
+    route, slots = _u(assistant, "Un documentaire sur la crise de 2008")
+    assert route == "resource_request" and slots == {"types": ["video"], "topic": "crise 2008"}
+    route, slots = _u(assistant, "Quels articles parlent de la crise de 2008 ?")
+    assert "year_min" not in slots and "year_max" not in slots and slots["types"] == ["article"]
+    route, slots = _u(assistant, "Que dit l'article 1 de la loi de 2014 ?")
+    assert route == "passage" and "types" not in slots and "year_min" not in slots
+    # …while a year that dates the resources is one
+    assert _u(assistant, "des articles publiés après 2015")[1]["year_min"] == 2016
+    assert _u(assistant, "Quelles ressources datent d'avant 2010 ?")[1] == {"year_max": 2009}
+
+
+def test_the_answers_language_is_not_the_resources_language(assistant):
+    route, slots = _u(assistant, "Peux-tu m'expliquer en anglais ce qu'est une SCIC ?")
+    assert route == "definition" and slots == {"topic": "SCIC"}
+    assert _u(assistant, "Des ressources en anglais sur les communs ?")[1]["languages"] == ["en"]
+
+
+def test_coordinated_places_are_both_kept_and_stated(assistant):
+    route, slots = _u(assistant, "Quelles ressources parlent du Brésil et du Mexique ?")
+    assert route == "catalog_list" and slots == {"places": ["Brésil", "Mexique"]}
+    a = assistant.ask("Quelles ressources parlent du Brésil et du Mexique ?")
+    assert "lieu : Brésil ou Mexique" in a.text.splitlines()[0] and "concernent à la fois Brésil et Mexique" in a.text
+
+
+# ---------------------------------------------------------------- new catalogue answers
+
+def test_most_recent_resources_are_sorted_by_year(assistant):
+    a = assistant.ask("Quelles sont les publications les plus récentes ?")
+    years = [c.chunk.meta["year"] for c in a.citations]
+    expected = sorted((m["year"] for m in RESOURCES.values() if m["type"] == "publication" and m["year"]),
+                      reverse=True)[:len(years)]
+    assert a.mode == "catalogue" and years == expected and len(years) == 10
+
+
+def test_case_studies_about_france_by_country(assistant):
+    a = assistant.ask("Quelles études de cas portent sur la France ?")
+    ids = sorted(c.chunk.doc_id for c in a.citations[: int(a.text.split()[0])])
+    meta = sorted(i for i, m in RESOURCES.items() if m["type"] == "etude_de_cas" and (
+        "France" in (m.get("countries") or []) or "France" in m["title"] or "France" in (m.get("topics") or [])))
+    assert a.mode == "catalogue" and ids == meta and meta
+
+
+# ---------------------------------------------------------------- conversation
+
+def test_follow_ups_do_not_snowball(assistant):
+    conv = Conversation()
+    assistant.ask("Qu'est-ce qu'une SCOP ?", conversation=conv)
+    for q in ("Et en Espagne ?", "Et au Québec ?", "Et en Italie ?", "Et en Belgique ?", "Et au Brésil ?",
+              "Et en France ?"):
+        a = assistant.ask(q, conversation=conv)
+    assert a.query == "SCOP en France" and len(a.query) < 30   # the subject and the last place, nothing more
+
+
+def test_history_is_bounded_and_oversized_history_is_refused(assistant):
+    conv = Conversation(max_turns=3)
+    for q in ("Qu'est-ce qu'une SCOP ?", "Qu'est-ce qu'une SCIC ?", "Qu'est-ce qu'un PTCE ?", "Et au Québec ?"):
+        assistant.ask(q, conversation=conv)
+    assert len(conv) == 3 and conv.turns[0].question == "Qu'est-ce qu'une SCIC ?"
+    with pytest.raises(QueryError, match="Historique trop long"):
+        assistant.ask("Et ?", history=["et ?"] * 8000)
+    with pytest.raises(QueryError, match="Historique trop long"):
+        assistant.ask("Et ?", history=["x" * 30_000])
+    assert len(assistant.replay(["Qu'est-ce qu'une SCOP ?"] * MAX_HISTORY_ITEMS)) <= 12
+
+
+def test_follow_up_on_a_place_searches_the_subject_there(assistant):
+    conv = Conversation()
+    assistant.ask("Qu'est-ce qu'un PTCE ?", conversation=conv)
+    a = assistant.ask("Et au Québec ?", conversation=conv)
+    assert a.query == "PTCE au Québec" and a.warnings[0].startswith("Question comprise comme : « PTCE au Québec »")
+    assert a.found and "lieu : Québec" in a.applied
+    quebec = {d for d in {c.doc_id for c in assistant.retriever.index.chunks}
+              if any("québec" in (" ".join([*(c.meta.get("countries") or []), *(c.meta.get("topics") or []),
+                                             c.meta.get("title") or "", c.text])).lower()
+                     for c in assistant.retriever.index.chunks if c.doc_id == d)}
+    assert a.citations and {c.chunk.doc_id for c in a.citations} <= quebec   # resources that speak of Québec
+
+
+# ---------------------------------------------------------------- one owner for a turn
+
+def test_router_examples_are_cached_for_a_fast_start(assistant):
+    files = list(cache_dir().glob("routes-*.npy"))
+    assert files, "the example vectors are written once"
+    r = Router(assistant.retriever.embedder)   # a second start reads them instead of encoding
+    assert r.vectors.shape[0] == len(r.labels) >= 150
+
+
+def test_dropped_cue_with_a_language_model_warns_and_calls_the_model_once(corpus_index):
+    from .test_llm import _Handler
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    srv.daemon_threads, srv.requests = True, []
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        r = Retriever.open(corpus_index)
+        llm = Assistant(r, LLMAnswerer(r, LLMClient(f"http://127.0.0.1:{srv.server_address[1]}/v1", "grounded", 30)))
+        items = list(llm.stream("Je cherche une vidéo sur le capital des salariés dans une SCOP"))
+        ans = items[-1]
+        assert ans.mode == "llm" and ans.found and ans.applied == []
+        assert any("filtré : vidéos" in w and "sans ce filtre" in w for w in ans.warnings)
+        assert len(srv.requests) == 1                      # the model was called once
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_labels_have_one_home():
+    import app
+    from rag import catalog, intent, llm, types, vocab
+
+    assert app.LANG_LABELS_FR is vocab.LANG_NAMES_FR and app.TYPE_SINGULAR_FR is vocab.TYPE_SINGULAR_FR
+    assert types.TYPE_LABELS_FR is vocab.TYPE_LABELS_FR and intent.TYPE_NOUNS is vocab.TYPE_NOUNS
+    assert catalog.LANG_NAMES_FR is vocab.LANG_NAMES_FR and llm._LANG_NAMES is vocab.LANG_NAMES_EN
