@@ -105,5 +105,6 @@ def test_cli_ask_with_history(tiny_index_e5):
     r = run_cli("rag", "ask", "--index", str(tiny_index_e5.index_dir), "--json", "--history",
                 "Qu'est-ce que l'économie solidaire ?", "Et au Brésil ?")
     out = json.loads(r.stdout)
-    assert out["query"] == "Qu'est-ce que l'économie solidaire ? Et au Brésil ?"
+    # the follow-up is completed with the previous standalone subject, not concatenated (issue 10)
+    assert out["query"] == "économie solidaire au Brésil"
     assert out["citations"][0]["doc_id"] == "economia-solidaria-brasil"

@@ -14,7 +14,9 @@ def test_chat_endpoint_answers_with_markers_and_sources(server):
         c.close()
     assert r["found"] and "[1]" in r["text"] and "Sources :" in r["text"]
     assert r["citations"][0]["doc_id"] == "scop-guide" and r["citations"][0]["n"] == 1
-    assert follow["query"].startswith("Comment fonctionne le Sol-violette à Toulouse ?")
+    # the follow-up is searched with the previous question's subject, not the concatenated questions
+    assert "Sol-violette" in follow["query"] and "comité d'agrément" in follow["query"]
+    assert "Comment fonctionne" not in follow["query"]
     assert follow["citations"][0]["doc_id"] == "sol-violette"
 
 
