@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from .errors import InnosocError
+from .store import fsync_dir  # one directory-fsync helper for the index and the fiches
 from .types import RESOURCE_TYPES
 
 REQUIRED = ("id", "title", "type", "authors", "year", "language", "url", "publisher", "countries", "topics",
@@ -327,9 +328,3 @@ def atomic_write(path: Path, text: str) -> None:
     fsync_dir(path.parent)
 
 
-def fsync_dir(folder: Path) -> None:
-    dfd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)

@@ -60,7 +60,7 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -334,7 +334,7 @@ def write_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manif
                 os.fsync(f.fileno())
         for d in (tmp / "bm25", tmp):
             if d.exists():
-                _fsync_dir(d)
+                fsync_dir(d)
         _fault("fsync")
         os.rename(tmp, final)
         renamed = True
@@ -347,7 +347,7 @@ def write_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manif
         os.replace(pointer, index_dir / "CURRENT")
         swapped = True
         _fault("swap")
-        _fsync_dir(index_dir)
+        fsync_dir(index_dir)
     except OSError as e:
         if swapped:
             # CURRENT already names the new, complete generation: only the folder's fsync failed
