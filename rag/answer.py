@@ -94,16 +94,19 @@ class ExtractiveAnswerer:
         qvec = self.retriever.embedder.encode_queries([query])[0]
         if not hits or not self._relevant(query, qvec, hits):
             return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
-        cands = self.composer.candidates(hits, qvec, query, question)
+        within = {h.chunk.doc_id for h in hits} if filters else None
+        cands = self.composer.candidates(hits, qvec, query, question, within=within)
         route = hint.get("route")
         sides = hint.get("compare") if route == "comparison" else None
         if route in (None, "comparison") and not sides:
             sides = comparison_sides(question)
         parts: list[tuple[str | None, list[Sent]]] = []
         if sides and len(sides) == 2:
+            focus = self.composer.focus(question, within)
             for name in sides:
                 span = self.composer.side(name, self.retriever,
-                                          lambda t: self.retriever.embedder.encode_queries([t])[0], filters)
+                                          lambda t: self.retriever.embedder.encode_queries([t])[0], filters,
+                                          focus=focus)
                 if not span:
                     parts = []
                     break
@@ -113,6 +116,8 @@ class ExtractiveAnswerer:
             if route in (None, "definition") and not subject:
                 subject = definition_subject(question)
             lead = self.composer.definition(subject, cands, qvec) if subject else None
+            if not lead:
+                lead = self.composer.section_lead(question, cands, within)
             if not lead:
                 lead = self.composer.general(cands)
             if not lead:
