@@ -112,10 +112,18 @@ class ExtractiveAnswerer:
                     break
                 parts.append((name, span))
         if not parts:
-            subject = hint.get("subject") if route == "definition" else None
-            if route in (None, "definition") and not subject:
-                subject = definition_subject(question)
-            lead = self.composer.definition(subject, cands, qvec) if subject else None
+            # the subject as the question words it (« What is microcredit, and who invented it? » →
+            # "microcredit"), then as the plan's topic slot, which may keep other content words
+            subjects = []
+            if route in (None, "definition"):
+                subjects.append(definition_subject(question))
+            if route == "definition":
+                subjects.append(hint.get("subject"))
+            lead = None
+            for subject in dict.fromkeys(s for s in subjects if s):
+                lead = self.composer.definition(subject, cands, qvec)
+                if lead:
+                    break
             if not lead:
                 lead = self.composer.section_lead(question, cands, within)
             if not lead:

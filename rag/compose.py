@@ -94,6 +94,8 @@ _HOW_Q = re.compile(r"^\s*(?:(?:et|mais|alors|and|so)\s+)?(?:comment|how|c[óo]m
 _HOW_SEC = re.compile(r"\b(?:m[ée]thodes?|fonctionnement|fonctionne|formes? concr[èe]tes?|comment|dispositifs?|"
                       r"instruments?|mise en (?:œ|oe)uvre|outils?|gouvernance|organisation|principes?|"
                       r"d[ée]marches?)\b", re.I)
+_HOW_OPENER = re.compile(r"\b(?:fonctionnement|fonctionne|principe|concr[èe]tement|en pratique|works|funciona\w*)\b",
+                         re.I)
 _DEBATE_SEC = re.compile(r"\b(?:d[ée]bats?|limites?|critiques?|enjeux|r[ée]parer ou transformer|controverses?)\b", re.I)
 # A note's closing list of the corpus's resources on its subject speaks about documents, not the subject.
 _CORPUS_SECTION = re.compile(r"^\s*(?:dans le corpus|pour aller plus loin|ressources du corpus|in the corpus)\b", re.I)
@@ -351,6 +353,10 @@ class Composer:
         idf = self._idf()
         best: dict[str, tuple[float, int]] = {}
         for t, doc_id, is_title in self._focus_keys:
+            # a long note title may be named without its last qualifier (« les monnaies locales » for
+            # « Monnaies locales complémentaires »); resources' titles must be named whole
+            if is_title == 1 and len(t) >= 3 and len(t - q) == 1:
+                t = t & q
             if t <= q:
                 # « Institut Godin » says more than « innovation sociale », which every note mentions
                 best[doc_id] = max(best.get(doc_id, (0.0, -1)), (sum(idf.get(w, 0.0) for w in t), is_title))
@@ -408,20 +414,26 @@ class Composer:
         """The first eligible sentences of a chunk's first paragraph that has any (a section's opening)."""
         sents = self.sentences_of(row)
         for p in sorted({s.para for s in sents}):
-            span: list[Sent] = []
-            words_n = 0
-            for s in (x for x in sents if x.para == p):
-                if not s.eligible:
-                    if span:
-                        break
-                    continue
-                if span and (len(span) >= max_sents or words_n + s.n_words > max_words):
-                    break
-                span.append(s)
-                words_n += s.n_words
+            span = self.paragraph_opening([x for x in sents if x.para == p], max_sents, max_words)
             if span:
                 return span
         return []
+
+    @staticmethod
+    def paragraph_opening(para: list[Sent], max_sents: int = SPAN_MAX, max_words: int = SPAN_WORDS) -> list[Sent]:
+        """A paragraph's first eligible sentences, in reading order, within the span's limits."""
+        span: list[Sent] = []
+        words_n = 0
+        for s in sorted(para, key=lambda x: x.idx):
+            if not s.eligible:
+                if span:
+                    break
+                continue
+            if span and (len(span) >= max_sents or words_n + s.n_words > max_words):
+                break
+            span.append(s)
+            words_n += s.n_words
+        return span
 
     def opening_span(self, doc_id: str, max_sents: int = 3, max_words: int = SPAN_WORDS) -> list[Sent]:
         """A document's opening: the first eligible sentences of its first paragraph that has any."""
@@ -538,6 +550,17 @@ class Composer:
         # loses more than it gains — the passages retrieval found for the question's own words do better)
         pool = [c for c in mine if _HOW_SEC.search(c.chunk.section or "")]
         if not pool:
+            # a fiche without sections often announces it in a paragraph's first words
+            # (« Le fonctionnement est le suivant. »): that paragraph, from its start
+            for c in sorted(mine, key=lambda c: c.idx):
+                first = min((x for x in cands if x.row == c.row and x.para == c.para), key=lambda x: x.idx)
+                if first.idx == c.idx and _HOW_OPENER.search(c.text):
+                    para = [x for x in cands if x.row == c.row and x.para == c.para]
+                    if c.n_words <= 7:
+                        para = [x for x in para if x.idx != c.idx]   # the announcement itself says nothing
+                    span = self.paragraph_opening(para)
+                    if len(span) >= 2:
+                        return span
             return None
         anchor = max(pool, key=lambda c: c.score)
         chunk_sents = [c for c in cands if c.row == anchor.row]

@@ -298,3 +298,18 @@ def test_comparison_sides_told_apart_in_one_note_come_from_it(corpus_answerer):
     assert len(blocks) == 2
     assert "XIXe siècle" in blocks[0] and "dernier quart du XXe siècle" in blocks[1]
     assert {c.chunk.doc_id for c in ans.citations} == {"economie-sociale-et-solidaire"}
+
+
+def test_a_how_question_on_a_fiche_reads_the_paragraph_that_announces_how_it_works(corpus_answerer):
+    ans = corpus_answerer.answer("Comment marche une coopérative d'activité et d'emploi comme Coopaname ?")
+    _assert_grounded(ans)
+    assert ans.citations[0].chunk.doc_id == "resolis-2014-coopaname-cae"
+    first = _marked(ans.text)[0][0]
+    assert first.startswith("Coopaname est une SCOP")        # « Le fonctionnement est le suivant. » is skipped
+    assert "salariée dès qu'elle facture" in ans.text
+
+
+def test_the_subject_as_worded_wins_over_the_plans_topic_slot(corpus_index):
+    ans = Assistant(Retriever.open(corpus_index)).ask("What is microcredit, and who invented it?")
+    _assert_grounded(ans)
+    assert ans.citations[0].chunk.doc_id == "microcredit" and "Yunus" in ans.text
