@@ -416,7 +416,7 @@ class Composer:
         for p in sorted({s.para for s in sents}):
             span = self.paragraph_opening([x for x in sents if x.para == p], max_sents, max_words)
             if span:
-                return span
+                return self.continued(span, max_sents, max_words)
         return []
 
     @staticmethod
@@ -440,23 +440,30 @@ class Composer:
         row = self.first_row(doc_id)
         if row is None:
             return []
-        sents = self.sentences_of(row)
-        for p in sorted({s.para for s in sents}):
-            para = [s for s in sents if s.para == p]
-            span: list[Sent] = []
-            words_n = 0
-            for s in para:
-                if not s.eligible:
-                    if span:
-                        break
-                    continue
-                if span and (len(span) >= max_sents or words_n + s.n_words > max_words):
-                    break
-                span.append(s)
-                words_n += s.n_words
-            if span:
-                return span
-        return []
+        return self.section_opening(row, max_sents, max_words)
+
+    def continued(self, span: list[Sent], max_sents: int = SPAN_MAX, max_words: int = SPAN_WORDS) -> list[Sent]:
+        """A span read from a paragraph's start that stops at its chunk's end, continued into the next chunk of
+        the same document (chunks overlap by whole sentences: the next one repeats the boundary sentence)."""
+        if not span or len(span) >= max_sents:
+            return span
+        last = span[-1]
+        b = self.index.sentence_bounds
+        if last.idx != int(b[last.row + 1]) - 1 or last.row + 1 >= len(self.index.chunks) \
+                or self.index.chunks[last.row + 1].doc_id != last.chunk.doc_id:
+            return span
+        nxt = self.sentences_of(last.row + 1)
+        k = next((i for i, x in enumerate(nxt) if x.text == last.text), None)
+        if k is None:
+            return span
+        out = list(span)
+        words_n = sum(x.n_words for x in out)
+        for x in nxt[k + 1:]:
+            if x.para != nxt[k].para or not x.eligible or len(out) >= max_sents or words_n + x.n_words > max_words:
+                break
+            out.append(x)
+            words_n += x.n_words
+        return out
 
     def first_row(self, doc_id: str) -> int | None:
         if not self._first_row:
@@ -558,7 +565,7 @@ class Composer:
                     para = [x for x in cands if x.row == c.row and x.para == c.para]
                     if c.n_words <= 7:
                         para = [x for x in para if x.idx != c.idx]   # the announcement itself says nothing
-                    span = self.paragraph_opening(para)
+                    span = self.continued(self.paragraph_opening(para))
                     if len(span) >= 2:
                         return span
             return None

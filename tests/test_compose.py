@@ -313,3 +313,11 @@ def test_the_subject_as_worded_wins_over_the_plans_topic_slot(corpus_index):
     ans = Assistant(Retriever.open(corpus_index)).ask("What is microcredit, and who invented it?")
     _assert_grounded(ans)
     assert ans.citations[0].chunk.doc_id == "microcredit" and "Yunus" in ans.text
+
+
+def test_a_span_read_from_a_paragraph_start_continues_into_the_next_chunk(corpus_answerer):
+    ans = corpus_answerer.answer("Comment marche une coopérative d'activité et d'emploi comme Coopaname ?")
+    _assert_grounded(ans)
+    # the paragraph goes on past its chunk's end: the next chunk (overlapping by the boundary sentence) gives it
+    assert "10 % de son chiffre d'affaires" in ans.text
+    assert [c.chunk.doc_id for c in ans.citations[:2]] == ["resolis-2014-coopaname-cae"] * 2
