@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .compose import Composer, Sent, comparison_sides, definition_subject
+from .compose import Composer, Sent, clean_side, comparison_sides, definition_subject
 from .retrieve import Filters, Retriever
 from .text import analyze, analyze_query, detect_language, fold, words
 from .types import RESOURCE_TYPES, Answer, Citation, Hit, Reading
@@ -102,6 +102,7 @@ class ExtractiveAnswerer:
             sides = comparison_sides(question)
         parts: list[tuple[str | None, list[Sent]]] = []
         if sides and len(sides) == 2:
+            sides = [clean_side(x) or x for x in sides]
             focus = self.composer.focus(question, within)
             for name in sides:
                 span = self.composer.side(name, self.retriever,
@@ -111,6 +112,10 @@ class ExtractiveAnswerer:
                     parts = []
                     break
                 parts.append((name, span))
+            if not parts:
+                # a comparison answered from passages: the sentence that contrasts the two matters, not the
+                # opening of whichever note the question names first — both notes it names are read
+                cands = self.composer.candidates(hits, qvec, query, question, within=within, n_focus=2)
         if not parts:
             # the subject as the question words it (« What is microcredit, and who invented it? » →
             # "microcredit"), then as the plan's topic slot, which may keep other content words

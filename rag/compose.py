@@ -38,7 +38,7 @@ _DEF_TAIL = re.compile(r"^\s*(?P<s>[^?,]{2,80}?)\s*,?\s*(?:c['’]est quoi|qu['�
                       r"(?:\s+[^?]{0,40})?\s*[?？]*\s*$", re.I)
 # words after the subject that are not part of it: « …, concrètement ? », "… do?", « … en France ? »
 _SUBJECT_TAIL = re.compile(r"(?:\s*,.*|\s+(?:et|and|y|e)\s+(?:comment|pourquoi|quels?|quelles?|qui|que|quoi|où|how|why|"
-                           r"what|who|which|c[óo]mo|por qu[ée]|qu[ée]|qual|quais|quem)\b.*|\s+(?:exactement|concr[èe]tement|au juste|exactly|do|mean|stand for)|\s+comme\s+[\w'’-]+)$", re.I)
+                           r"what|who|which|c[óo]mo|por qu[ée]|qu[ée]|qual|quais|quem)\b.*|\s+(?:exactement|concr[èe]tement|au juste|exactly|do|mean|stand for|m[êe]me|same|mesmo|mismo)|\s+comme\s+[\w'’-]+)$", re.I)
 _PLACE_TAIL = re.compile(r"\s+(?:en|au|aux|dans|selon|pour|in|según|segun|na|no|nos|nas|au sens)\s.*$", re.I)
 _ARTICLE = re.compile(r"^(?:l['’]\s*|le |la |les |un |une |des |du |de la |de l['’]|d['’]|the |an? |el |los |las |"
                       r"lo |o |os |as |um |uma |una |unos |unas |uns |umas )", re.I)
@@ -65,8 +65,13 @@ _COMPARE = [
 _QUESTION_WORD = re.compile(r"^(?:comment|pourquoi|quand|où|ou|qui|que|quoi|quel|quelle|quels|quelles|est-ce|faut-il|"
                             r"peut-on|combien|how|why|what|which|who|when|where|c[óo]mo|por qu[ée]|qu[ée]|qual|quais|"
                             r"quem|onde)\b", re.I)
-_COMPARE_LEAD = re.compile(r"^(?:quelle est la |quelles sont les |what is the |what are the |cu[áa]l es la |"
-                           r"qual (?:é|e) a |la |les |the |a |as )", re.I)
+_COMPARE_LEAD = re.compile(r"^(?:quelle est la |quelles sont les |what is the |what are the |what['’]s the |what['’]s |"
+                           r"cu[áa]l es la |qual (?:é|e) a |la |les |the |a |as )", re.I)
+
+
+def clean_side(name: str) -> str:
+    """One side of a comparison without the question's opening words (« What's measuring… » → "measuring…")."""
+    return clean_subject(_COMPARE_LEAD.sub("", name.strip()))
 
 # Words after a subject that make a sentence define it: « X est… », « X, créé en… », "X is…".
 _DEFINING = re.compile(fold(
@@ -275,15 +280,15 @@ class Composer:
                 s.score += 0.03
 
     def candidates(self, hits: list[Hit], qvec: np.ndarray, query: str, question: str | None = None,
-                   within: set[str] | None = None) -> list[Sent]:
+                   within: set[str] | None = None, n_focus: int = 1) -> list[Sent]:
         """The sentences an answer may quote. `within`: when the search was filtered (a type, a place…), the
         documents that passed — a note the question names is read only if it is one of them."""
         out: list[Sent] = []
         seen: set[int] = set()
         terms = set(analyze_query(query))
         critique = bool(_CRITIQUE_Q.search(question or query))
-        focus = self.focus(question or query, within)
-        for doc_id in focus[:1]:
+        focus = self.focus(question or query, within)[:n_focus]
+        for doc_id in focus:
             # the note the question names is the corpus's own explanation of it: all of it is read, not only
             # the passages retrieval happened to return (its list of the corpus's resources excepted)
             for row in self.rows_of_doc(doc_id):
@@ -310,7 +315,7 @@ class Composer:
                     out.extend(self.sentences_of(row, h))
         self.score(out, qvec, terms, critique=critique)
         for snt in out:
-            if focus and snt.chunk.doc_id == focus[0]:
+            if snt.chunk.doc_id in focus:
                 snt.score += FOCUS_BONUS
         return out
 

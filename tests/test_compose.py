@@ -321,3 +321,19 @@ def test_a_span_read_from_a_paragraph_start_continues_into_the_next_chunk(corpus
     # the paragraph goes on past its chunk's end: the next chunk (overlapping by the boundary sentence) gives it
     assert "10 % de son chiffre d'affaires" in ans.text
     assert [c.chunk.doc_id for c in ans.citations[:2]] == ["resolis-2014-coopaname-cae"] * 2
+
+
+def test_a_comparison_answered_from_passages_quotes_the_sentence_that_contrasts_both(corpus_index):
+    # the sides are not found as such (English names over French notes): both notes named are read and the
+    # sentence that opposes them leads, not the opening of the first note named
+    ans = Assistant(Retriever.open(corpus_index)).ask(
+        "What's the difference between measuring social impact and assessing social utility?")
+    _assert_grounded(ans)
+    assert _marked(ans.text)[0][0] == "L'utilité sociale est souvent opposée à la mesure d'impact social."
+
+
+@pytest.mark.parametrize("name, side", [("What's measuring social impact", "measuring social impact"),
+                                        ("économie solidaire même", "économie solidaire")])
+def test_clean_side(name, side):
+    from rag.compose import clean_side
+    assert clean_side(name) == side
