@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .compose import Composer, Sent, clean_side, comparison_sides, definition_subject
+from .compose import Composer, Sent, clean_side, comparison_sides, definition_subject, how_subject, subject_forms
 from .retrieve import Filters, Retriever
 from .text import analyze, analyze_query, detect_language, fold, words
 from .types import RESOURCE_TYPES, Answer, Citation, Hit, Reading
@@ -131,6 +131,13 @@ class ExtractiveAnswerer:
                     break
             if not lead:
                 lead = self.composer.section_lead(question, cands, within)
+            if not lead and route in (None, "passage") and (how := how_subject(question)):
+                # « Comment fonctionne une Scop ? » about a subject with its own note and no section on how it
+                # works: the note's opening says how it is organised
+                named = [d for form in subject_forms(how) for d, kind in self.composer.named_docs(form)
+                         if kind == "title"]
+                if named and (within is None or named[0] in within):
+                    lead = self.composer.opening_span(named[0])
             if not lead:
                 lead = self.composer.general(cands)
             if not lead:

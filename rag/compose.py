@@ -86,7 +86,7 @@ _LEANS = re.compile(r"^(?:il|elle|ils|elles|ce|cet|cette|ces|cela|ça|celle|celu
                     r"ella|ellos|esto|eso|pero|ele|ela|eles|isso|mas)\b", re.I)
 _EXAMPLE = re.compile(r"\b(?:par exemple|exemple|for example|for instance|por ejemplo|por exemplo|à l'image de)\b", re.I)
 # Questions about limits and debates, and the sections and sentences that discuss them.
-_CRITIQUE_Q = re.compile(r"\b(?:limites?|critiques?|reproch\w*|d[ée]bats?|risques?|inconv[ée]nients?|d[ée]rives?|"
+_CRITIQUE_Q = re.compile(r"\b(?:limites?|limit[ée]e?s?|critiques?|reproch\w*|d[ée]bats?|risques?|inconv[ée]nients?|d[ée]rives?|"
                          r"tensions?|controvers\w*|r[ée]ticences?|faiblesses?|limits?|limitations?|criticisms?|"
                          r"critiques?|drawbacks?|risks?|limitaciones|cr[íi]ticas?|riesgos?|limita[çc][õo]es|"
                          r"cr[íi]ticas?)\b", re.I)
@@ -177,6 +177,20 @@ def subject_forms(subject: str) -> list[str]:
     return out
 
 
+_HOW_SUBJECT = re.compile(r"^\s*[¿]?\s*(?:comment (?:fonctionne(?:nt)?|marche(?:nt)?)(?:-t-(?:il|elle|ils|elles))?|"
+                          r"how (?:does|do) (?P<en>.+?) work|c[óo]mo funciona(?:n)?|como funciona(?:m)?)\s*(?P<s>.*?)\s*[?？.!]*\s*$",
+                          re.I)
+
+
+def how_subject(question: str) -> str | None:
+    """The subject of « Comment fonctionne X ? » / "How does X work?" / « ¿Cómo funciona X? », or None."""
+    m = _HOW_SUBJECT.match(question)
+    if not m:
+        return None
+    s = clean_subject(m.group("en") or m.group("s") or "")
+    return s if s and len(s.split()) <= 6 else None
+
+
 def comparison_sides(question: str) -> list[str] | None:
     """The two sides of a comparison question, or None."""
     q = question.strip()
@@ -219,6 +233,13 @@ _SAYS_WHAT = re.compile(fold(r"^\)?\s*(?:est|sont|était|étaient|a été|fut|d�
                              r"was|were|has been|es|fue|é|foi)\b"))
 
 
+# « l'économiste bangladais Muhammad Yunus »: a role just before a name says who the person is
+_ROLE_BEFORE = re.compile(fold(r"\b(?:économiste|sociologue|fondat\w+|président\w*|directeur|directrice|chercheu\w+|"
+                               r"professeur\w*|journaliste|militant\w*|ingénieur\w*|éducateur|éducatrice|philosophe|"
+                               r"historien\w*|economist|sociologist|founder|professor|researcher)"
+                               r"(?:\s+[\w'-]+){0,2}\s*,?\s*$"))
+
+
 def definition_rank(sentence: str, subject: str) -> int:
     """How surely a sentence defines the subject: 0 it says what the subject is (« X est… », « (TIESS) est… »),
     1 it opens on it (« La Québécoise Nancy Neamtan, présidente… »), 2 it only mentions it."""
@@ -228,7 +249,9 @@ def definition_rank(sentence: str, subject: str) -> int:
         return 2
     if _SAYS_WHAT.match(f[m.end():]):
         return 0
-    return 1 if m.start() <= 25 else 2
+    if m.start() <= 25 or _ROLE_BEFORE.search(f[:m.start()]):
+        return 1
+    return 2
 
 
 class Composer:

@@ -337,3 +337,30 @@ def test_a_comparison_answered_from_passages_quotes_the_sentence_that_contrasts_
 def test_clean_side(name, side):
     from rag.compose import clean_side
     assert clean_side(name) == side
+
+
+@pytest.mark.parametrize("question, subject", [
+    ("Comment fonctionne une Scop ?", "Scop"), ("How does the Eusko local currency work?", "Eusko local currency"),
+    ("Comment fonctionne la finance solidaire en France ?", "finance solidaire en France"),
+    ("Comment les AMAP partagent-elles les risques ?", None),
+])
+def test_how_subject(question, subject):
+    from rag.compose import how_subject
+    assert how_subject(question) == subject
+
+
+def test_how_does_a_noted_subject_work_opens_with_its_note(corpus_answerer):
+    ans = corpus_answerer.answer("Comment fonctionne une Scop ?")
+    _assert_grounded(ans)
+    assert ans.citations[0].chunk.doc_id == "scop" and "une personne, une voix" in ans.text
+
+
+def test_limited_reads_as_a_question_on_limits(corpus_answerer):
+    ans = corpus_answerer.answer("Pourquoi dit-on que les monnaies locales restent limitées ?")
+    _assert_grounded(ans)
+    assert ans.citations[0].chunk.doc_id == "monnaies-locales-complementaires"
+    assert "débat" in ans.citations[0].chunk.section.lower()
+
+
+def test_a_role_before_a_name_says_who_the_person_is():
+    assert definition_rank("L'invention est attribuée à l'économiste bangladais Muhammad Yunus.", "Muhammad Yunus") == 1
