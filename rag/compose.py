@@ -84,6 +84,7 @@ _DEFINING = re.compile(fold(
 _LEANS = re.compile(r"^(?:il|elle|ils|elles|ce|cet|cette|ces|cela|ça|celle|celui|ceux|mais|ainsi|pourtant|"
                     r"cependant|en effet|par ailleurs|de plus|elle-même|it|they|this|these|those|but|however|"
                     r"ella|ellos|esto|eso|pero|ele|ela|eles|isso|mas)\b", re.I)
+_POSSESSIVE = re.compile(r"^(?:son|sa|ses|leur|leurs|his|her|its|their|su|sus|seu|sua|seus|suas)\b", re.I)
 _EXAMPLE = re.compile(r"\b(?:par exemple|exemple|for example|for instance|por ejemplo|por exemplo|à l'image de)\b", re.I)
 # Questions about limits and debates, and the sections and sentences that discuss them.
 _CRITIQUE_Q = re.compile(r"\b(?:limites?|limit[ée]e?s?|critiques?|reproch\w*|d[ée]bats?|risques?|inconv[ée]nients?|d[ée]rives?|"
@@ -224,6 +225,8 @@ def defines(sentence: str, subject: str) -> bool:
     m = re.search(rf"(?<!\w){re.escape(s)}s?(?!\w)", f)
     if not m:
         return False
+    if _ROLE_BEFORE.search(f[:m.start()]):
+        return True     # « l'économiste bangladais Muhammad Yunus »
     return m.start() <= 25 and _DEFINING.match(f[m.end():]) is not None or \
         _DEFINING.match(f[m.end():]) is not None and \
         not re.search(r"(?:\b(?:de|du|des|of|par|avec|a|au|aux)|\bd')\s*(?:l'|la |le |les |the )?$", f[:m.start()])
@@ -560,9 +563,31 @@ class Composer:
         defs = sorted((d for form in forms for d in self.defining_sentences(form, qvec)),
                       key=lambda d: (min(definition_rank(d.text, form) for form in forms), -d.sim))
         if defs and defs[0].sim >= max((c.sim for c in cands), default=0.0) - 2 * self.relevance["margin"]:
-            best = defs[0]
-            return self.span_around(best, self.sentences_of(best.row), max_sents=3)
+            return self.forward_span(defs[0], qvec)
         return None
+
+    def forward_span(self, anchor: Sent, qvec: np.ndarray, max_sents: int = 3, max_words: int = SPAN_WORDS) -> list[Sent]:
+        """A defining sentence and what follows it in its paragraph (the next one always, then while it stays
+        on the question): what comes before is usually about something else (« …, elle a dirigé… » before « Sa rencontre avec Yunus… »),
+        unless the sentence leans on it."""
+        sents = [x for x in self.sentences_of(anchor.row) if x.para == anchor.para]
+        self.score(sents, qvec, set())
+        i = next(k for k, x in enumerate(sents) if x.idx == anchor.idx)
+        span = [sents[i]]
+        words_n = sents[i].n_words
+        if i > 0 and _LEANS.match(anchor.text) and sents[i - 1].eligible:
+            span.insert(0, sents[i - 1])
+            words_n += sents[i - 1].n_words
+        for x in sents[i + 1:]:
+            # a sentence that goes on about the same subject (« Son programme… », « Il… ») is kept however it
+            # scores against the question
+            goes_on = _LEANS.match(x.text) or _POSSESSIVE.match(x.text)
+            if len(span) >= max_sents or not x.eligible or words_n + x.n_words > max_words \
+                    or (len(span) >= 2 and x.sim < anchor.sim - self.relevance["margin"] and not goes_on):
+                break
+            span.append(x)
+            words_n += x.n_words
+        return span
 
     def section_lead(self, question: str, cands: list[Sent], within: set[str] | None = None) -> list[Sent] | None:
         """For a question on limits or on how something works about a subject that has its own note: the

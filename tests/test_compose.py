@@ -364,3 +364,11 @@ def test_limited_reads_as_a_question_on_limits(corpus_answerer):
 
 def test_a_role_before_a_name_says_who_the_person_is():
     assert definition_rank("L'invention est attribuée à l'économiste bangladais Muhammad Yunus.", "Muhammad Yunus") == 1
+
+
+def test_a_person_is_defined_forward_from_the_sentence_that_names_their_role(corpus_index):
+    ans = Assistant(Retriever.open(corpus_index)).ask("Qui est Muhammad Yunus ?")
+    _assert_grounded(ans)
+    first = _marked(ans.text)[0][0]
+    assert "Muhammad Yunus" in first and first.startswith("L'invention du microcrédit")   # not the sentence before
+    assert "1976" in ans.text                      # « Son programme Grameen démarre en 1976. » goes on about him
