@@ -42,6 +42,11 @@ log = logging.getLogger("innosoc.app")
 # Gradio otherwise calls api.gradio.app at launch (version check, usage telemetry): innosoc works offline and
 # sends nothing outside the machine. Set before gradio is imported (build_ui imports it lazily).
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+# Monitoring is off (launch(enable_monitoring=False)), so nobody reads the queue's per-endpoint summary; yet by
+# default Gradio rebuilds it with pandas from its last 10,000 events after every request, a cost that grows with
+# the requests served (3.5 ms after 500 events, 10.6 ms after 10,000, under the GIL: README, « Latence »).
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(10**9))
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "256")
 
 from rag.vocab import LANG_LABELS_FR, TYPE_SINGULAR_FR  # noqa: E402  (labels: rag/vocab.py, the one place)
 

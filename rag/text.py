@@ -37,9 +37,26 @@ def words(text: str) -> list[str]:
     return _WORD.findall(_ELISION.sub(" ", text.lower()))
 
 
+# Short texts (questions, sentences, headings, titles) are analysed again and again at question time: the
+# composer scores every candidate sentence of every turn against the question's terms. Their analysis is
+# memoised; long texts (whole passages at ingest) are not, they are analysed once.
+_MEMO_CHARS = 1000
+
+
 def analyze(text: str, lang: str | None) -> list[str]:
     """BM25 terms of a text written in `lang` (unknown languages are treated as French, the corpus's own)."""
     lang = lang if lang in _STOP else "fr"
+    if len(text) <= _MEMO_CHARS:
+        return list(_analyze_memo(text, lang))
+    return _analyze(text, lang)
+
+
+@functools.lru_cache(maxsize=32768)
+def _analyze_memo(text: str, lang: str) -> tuple[str, ...]:
+    return tuple(_analyze(text, lang))
+
+
+def _analyze(text: str, lang: str) -> list[str]:
     stop = _STOP[lang]
     toks = [w for w in words(text) if w not in stop and fold(w) not in stop]
     return [fold(s) for s in _stemmer(lang).stemWords(toks)]
@@ -101,10 +118,21 @@ _ident = None
 
 
 def detect_language(text: str, default: str = "fr") -> str:
-    global _ident
     text = text.strip()
     if len(text) < 3:
         return default
+    if len(text) <= _MEMO_CHARS:  # a question is classified several times a turn (retrieval, gate, composer)
+        return _detect_memo(text, default)
+    return _detect(text, default)
+
+
+@functools.lru_cache(maxsize=4096)
+def _detect_memo(text: str, default: str) -> str:
+    return _detect(text, default)
+
+
+def _detect(text: str, default: str) -> str:
+    global _ident
     if _ident is None:
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
         _ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
