@@ -1,7 +1,7 @@
 """Relevance-gate benchmark: are off-topic questions refused while answerable ones are answered?
 
     python bench/gate_eval.py --index DIR --piaf /path/to/piaf-v1.0.json --piaf-index DIR [--n 1000]
-        [--split calibration|test|all] [--show-leaks N] [--out FILE]
+        [--split calibration|test|all] [--show-leaks N] [--out FILE [--evidence]]
 
 The extractive answerer (`ExtractiveAnswerer.answer`, the default answer path) is asked five sets of questions:
 
@@ -78,12 +78,18 @@ def answerer_for(index_dir: Path):
     return ExtractiveAnswerer(Retriever(load_index(index_dir), Settings(index_dir=index_dir)))
 
 
-def ask(answerer, items: list[dict]) -> list[dict]:
+def ask(answerer, items: list[dict], evidence: bool = False) -> list[dict]:
     out = []
     for it in items:
         ans = answerer.answer(it["q"])
         rec = {"q": it["q"], "set": it["set"], "split": split_of(it["q"]), "found": ans.found,
                "answer": ans.text if ans.found else ""}
+        if evidence:
+            from dataclasses import asdict
+            hits = answerer.retrieve(ans.query)[: answerer.settings.answer_passages]
+            if hits:
+                qvec = answerer.retriever.embedder.encode_queries([ans.query])[0]
+                rec["evidence"] = asdict(answerer.evidence(ans.query, qvec, hits))
         if it.get("spans"):
             gold = [norm(s) for s in it["spans"]]
             text = norm(ans.text) if ans.found else ""
@@ -129,6 +135,8 @@ def main(argv=None) -> int:
     p.add_argument("--split", choices=["calibration", "test", "all"], default="all")
     p.add_argument("--show-leaks", type=int, default=0, help="afficher N questions hors sujet acceptées")
     p.add_argument("--out", type=Path, help="résultats par question (JSON Lines)")
+    p.add_argument("--evidence", action="store_true",
+                   help="joindre à --out les mesures du filtre (rag.answer.Evidence) pour le calibrer")
     a = p.parse_args(argv)
 
     sample = piaf_sample(a.piaf, a.n)
@@ -145,9 +153,9 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     ess = answerer_for(a.index)
     ess.answer("Qu'est-ce qu'une Scop ?")  # warm-up
-    results = ask(ess, offtopic + neg_piaf + ess_pos)
+    results = ask(ess, offtopic + neg_piaf + ess_pos, a.evidence)
     piaf = answerer_for(a.piaf_index)
-    results += ask(piaf, pos_piaf)
+    results += ask(piaf, pos_piaf, a.evidence)
     splits = ["calibration", "test"] if a.split == "all" else [a.split]
     print(report(results, splits))
     print(f"\nPIAF : {len(sample)} questions, {len(excluded)} exclues du jeu négatif (domaine ESS, règle ESS_RELATED). "

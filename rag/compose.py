@@ -179,6 +179,13 @@ def norm(s: str) -> str:
     return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in s.split())
 
 
+def word_cover(qwords: list[tuple[set[str], float]], text_terms: set[str]) -> float:
+    """Share of the weight of the question's words (each given as its analysed forms and a weight) that a text
+    holds in one of their forms."""
+    total = sum(w for _, w in qwords)
+    return sum(w for forms, w in qwords if forms & text_terms) / total if total else 0.0
+
+
 def mentions(text_norm: str, subject_norm: str) -> bool:
     return bool(subject_norm) and f" {subject_norm} " in f" {text_norm} "
 
@@ -240,6 +247,25 @@ class Composer:
             s.score = s.sim + 0.08 * overlap - 0.01 * (rank - 1) - 0.002 * min(s.pos, 5) + 0.04 * heading[s.row]
             if critique and _CRITIQUE_S.search(s.text):
                 s.score += 0.03
+
+    # -- lexical evidence (the relevance gate's) --------------------------------
+    def idf(self, term: str) -> float:
+        """BM25's inverse document frequency of an analysed term in this index (highest for a term no passage
+        holds); 0.0 when the index has no BM25 part."""
+        table = getattr(self, "_df_table", None)
+        if table is None:
+            bm = self.index.bm25
+            try:
+                table = (bm.vocab_dict, np.diff(np.asarray(bm.scores["indptr"])), int(bm.scores["num_docs"]))
+            except (AttributeError, KeyError, TypeError):
+                table = ({}, np.zeros(0, dtype=np.int64), 0)
+            self._df_table = table
+        vocab, df, n = table
+        if not n:
+            return 0.0
+        i = vocab.get(term)
+        d = int(df[i]) if i is not None and i < len(df) else 0
+        return float(np.log(1.0 + (n - d + 0.5) / (d + 0.5)))
 
     def candidates(self, hits: list[Hit], qvec: np.ndarray, query: str, question: str | None = None) -> list[Sent]:
         out: list[Sent] = []
@@ -404,7 +430,38 @@ class Composer:
             return []
         anchor = max(pool, key=lambda c: c.score)
         chunk_sents = [c for c in cands if c.row == anchor.row]
-        return self.span_around(anchor, chunk_sents)
+        return self.window_around(anchor, chunk_sents)
+
+    def window_around(self, anchor: Sent, chunk_sents: list[Sent], max_sents: int = SPAN_MAX,
+                      max_words: int = SPAN_WORDS) -> list[Sent]:
+        """The contiguous span of the anchor's paragraph, in reading order, that holds the anchor and the most
+        relevance: each sentence counts by how far its score stands above the anchor's less the margin, so a
+        close sentence before the anchor is taken as readily as one after it (the answer to « Combien… ? »
+        often sits just before the sentence that repeats the question's words). Within `max_sents` and
+        `max_words`; at least two sentences when the paragraph has an eligible neighbour."""
+        para = [s for s in chunk_sents if s.para == anchor.para]
+        i = next(k for k, s in enumerate(para) if s.idx == anchor.idx)
+        floor = anchor.score - self.relevance["margin"]
+        best: tuple[float, int, int] | None = None
+        for lo in range(i, -1, -1):
+            if lo < i and not para[lo].eligible:
+                break
+            for hi in range(i, len(para)):
+                if hi > i and not para[hi].eligible:
+                    break
+                span = para[lo:hi + 1]
+                if len(span) > max_sents or sum(s.n_words for s in span) > max_words:
+                    break
+                gain = sum(s.score - floor for s in span)
+                # two sentences rather than one: the anchor alone rarely says enough
+                key = (len(span) >= 2, gain)
+                if best is None or key > best[0]:
+                    best = (key, lo, hi)
+        _, lo, hi = best
+        if lo == i and i > 0 and para[i - 1].eligible and _LEANS.match(anchor.text) and \
+                sum(s.n_words for s in para[i - 1:hi + 1]) <= max_words:
+            lo -= 1  # the sentence the anchor leans on
+        return para[lo:hi + 1]
 
     def side(self, name: str, retriever, qvec_of, filters) -> list[Sent] | None:
         """A short span saying what one side of a comparison is."""
