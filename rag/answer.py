@@ -136,7 +136,8 @@ class ExtractiveAnswerer:
         found_hits = self.retrieve(query, filters)
         hits = found_hits[: self.settings.answer_passages]
         qvec = self.retriever.embedder.encode_queries([query])[0]
-        cands = self.composer.candidates(hits, qvec, query, question) if hits else []
+        within = {h.chunk.doc_id for h in hits} if filters else None
+        cands = self.composer.candidates(hits, qvec, query, question, within=within) if hits else []
         if not hits or not self._relevant(query, qvec, hits, cands):
             return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
         route = hint.get("route")
@@ -145,18 +146,30 @@ class ExtractiveAnswerer:
             sides = comparison_sides(question)
         parts: list[tuple[str | None, list[Sent]]] = []
         if sides and len(sides) == 2:
+            focus = self.composer.focus(question, within)
             for name in sides:
                 span = self.composer.side(name, self.retriever,
-                                          lambda t: self.retriever.embedder.encode_queries([t])[0], filters)
+                                          lambda t: self.retriever.embedder.encode_queries([t])[0], filters,
+                                          focus=focus)
                 if not span:
                     parts = []
                     break
                 parts.append((name, span))
         if not parts:
-            subject = hint.get("subject") if route == "definition" else None
-            if route in (None, "definition") and not subject:
-                subject = definition_subject(question)
-            lead = self.composer.definition(subject, cands, qvec) if subject else None
+            # the subject as the question words it (« What is microcredit, and who invented it? » →
+            # "microcredit"), then as the plan's topic slot, which may keep other content words
+            subjects = []
+            if route in (None, "definition"):
+                subjects.append(definition_subject(question))
+            if route == "definition":
+                subjects.append(hint.get("subject"))
+            lead = None
+            for subject in dict.fromkeys(s for s in subjects if s):
+                lead = self.composer.definition(subject, cands, qvec)
+                if lead:
+                    break
+            if not lead:
+                lead = self.composer.section_lead(question, cands, within)
             if not lead:
                 lead = self.composer.general(cands)
             if not lead:

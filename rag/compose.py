@@ -38,7 +38,7 @@ _DEF_TAIL = re.compile(r"^\s*(?P<s>[^?,]{2,80}?)\s*,?\s*(?:c['’]est quoi|qu['�
                       r"(?:\s+[^?]{0,40})?\s*[?？]*\s*$", re.I)
 # words after the subject that are not part of it: « …, concrètement ? », "… do?", « … en France ? »
 _SUBJECT_TAIL = re.compile(r"(?:\s*,.*|\s+(?:et|and|y|e)\s+(?:comment|pourquoi|quels?|quelles?|qui|que|quoi|où|how|why|"
-                           r"what|who|which|c[óo]mo|por qu[ée]|qu[ée]|qual|quais|quem)\b.*|\s+(?:exactement|concr[èe]tement|au juste|exactly|do|mean|stand for))$", re.I)
+                           r"what|who|which|c[óo]mo|por qu[ée]|qu[ée]|qual|quais|quem)\b.*|\s+(?:exactement|concr[èe]tement|au juste|exactly|do|mean|stand for)|\s+comme\s+[\w'’-]+)$", re.I)
 _PLACE_TAIL = re.compile(r"\s+(?:en|au|aux|dans|selon|pour|in|según|segun|na|no|nos|nas|au sens)\s.*$", re.I)
 _ARTICLE = re.compile(r"^(?:l['’]\s*|le |la |les |un |une |des |du |de la |de l['’]|d['’]|the |an? |el |los |las |"
                       r"lo |o |os |as |um |uma |una |unos |unas |uns |umas )", re.I)
@@ -70,11 +70,11 @@ _COMPARE_LEAD = re.compile(r"^(?:quelle est la |quelles sont les |what is the |w
 
 # Words after a subject that make a sentence define it: « X est… », « X, créé en… », "X is…".
 _DEFINING = re.compile(fold(
-    r"^\s*(?:\([^)]{0,120}\)\s*)?,?\s*(?:(?:qui |c['’]est |ce sont )?(?:est|sont|était|étaient|désigne\w*|"
+    r"^\s*\)?\s*(?:\([^)]{0,120}\)\s*)?,?\s*(?:(?:qui |c['’]est |ce sont )?(?:est|sont|était|étaient|désigne\w*|"
     r"se définit|se définissent|signifie|renvoie|regroupe|rassemble|réunit|constitue|consiste|naît|nait|né|née|"
-    r"créé|créée|créés|fondé|fondée|installé|installée|basé|basée|situé|située|implanté|implantée|présenté|"
+    r"apparaît|apparait|apparaissent|créé|créée|créés|fondé|fondée|installé|installée|basé|basée|situé|située|implanté|implantée|présenté|"
     r"présentée|lancé|lancée|apparu|apparue|is|are|was|were|refers|means|es|son|fue|significa|designa|"
-    r"é|são|foi)\b|:|,\s+(?:[\w'’-]+\s+){0,4}?(?:de|du|des|d['’]|à|au|aux|en|of|at)\b)"), re.I)  # matched against folded text
+    r"é|são|foi|a été|a d['’]abord|fut|has been|a fondé|a créé|dirige|préside)\b|:|,\s+(?:[\w'’-]+\s+){0,4}?(?:de|du|des|d['’]|à|au|aux|en|of|at)\b)"), re.I)  # matched against folded text
 # Sentences that lean on the one before them.
 _LEANS = re.compile(r"^(?:il|elle|ils|elles|ce|cet|cette|ces|cela|ça|celle|celui|ceux|mais|ainsi|pourtant|"
                     r"cependant|en effet|par ailleurs|de plus|elle-même|it|they|this|these|those|but|however|"
@@ -88,8 +88,23 @@ _CRITIQUE_Q = re.compile(r"\b(?:limites?|critiques?|reproch\w*|d[ée]bats?|risqu
 _CRITIQUE_S = re.compile(r"\b(?:limites?|critiqu\w*|d[ée]bat\w*|discut[ée]\w*|risques?|d[ée]nonc\w*|reproch\w*|"
                          r"d[ée]rives?|tensions?|controvers\w*|fragilit\w*|ambigu\w*|se demander|questionn\w*|"
                          r"d[ée]pendance|insuffis\w*|criticism\w*|critics?|limits?)\b", re.I)
+# Questions on how something works, and the sections of a note that tell it.
+_HOW_Q = re.compile(r"^\s*(?:(?:et|mais|alors|and|so)\s+)?(?:comment|how|c[óo]mo)\b|\b(?:fonctionne\w*|marche-t-\w+|"
+                    r"s'organise\w*|organis[ée]e?s?|works?|funciona\w*|m[ée]thodes?|methods?)\b", re.I)
+_HOW_SEC = re.compile(r"\b(?:m[ée]thodes?|fonctionnement|fonctionne|formes? concr[èe]tes?|comment|dispositifs?|"
+                      r"instruments?|mise en (?:œ|oe)uvre|outils?|gouvernance|organisation|principes?|"
+                      r"d[ée]marches?)\b", re.I)
+_HOW_OPENER = re.compile(r"\b(?:fonctionnement|fonctionne|principe|concr[èe]tement|en pratique|works|funciona\w*)\b",
+                         re.I)
+_DEBATE_SEC = re.compile(r"\b(?:d[ée]bats?|limites?|critiques?|enjeux|r[ée]parer ou transformer|controverses?)\b", re.I)
+# A note's closing list of the corpus's resources on its subject speaks about documents, not the subject.
+_CORPUS_SECTION = re.compile(r"^\s*(?:dans le corpus|pour aller plus loin|ressources du corpus|in the corpus)\b", re.I)
+# How much a sentence of the note the question names is preferred (cosine similarities sit within ~0.1).
+FOCUS_BONUS = 0.02
 _SKIP_START = ("Voir aussi", "Résumé (", "Resumen (", "Resumo (", "Riassunto (")
 
+SIDE_SENTS = 3         # one side of a comparison: a short span
+SIDE_WORDS = 65
 SPAN_MAX = 4
 SPAN_WORDS = 95        # the lead span stops growing past this
 ANSWER_WORDS = 130     # extras are added only while the answer stays about this long
@@ -202,6 +217,22 @@ def defines(sentence: str, subject: str) -> bool:
         not re.search(r"(?:\b(?:de|du|des|of|par|avec|a|au|aux)|\bd')\s*(?:l'|la |le |les |the )?$", f[:m.start()])
 
 
+_SAYS_WHAT = re.compile(fold(r"^\)?\s*(?:est|sont|était|étaient|a été|fut|désigne|naît|nait|apparaît|apparait|is|are|"
+                             r"was|were|has been|es|fue|é|foi)\b"))
+
+
+def definition_rank(sentence: str, subject: str) -> int:
+    """How surely a sentence defines the subject: 0 it says what the subject is (« X est… », « (TIESS) est… »),
+    1 it opens on it (« La Québécoise Nancy Neamtan, présidente… »), 2 it only mentions it."""
+    f = fold(sentence).lower().replace("’", "'")
+    m = re.search(rf"(?<!\w){re.escape(fold(subject).lower())}s?(?!\w)", f)
+    if m is None:
+        return 2
+    if _SAYS_WHAT.match(f[m.end():]):
+        return 0
+    return 1 if m.start() <= 25 else 2
+
+
 class Composer:
     """Picks spans from the sentence table of an index for a question vector."""
 
@@ -212,6 +243,8 @@ class Composer:
         self._doc_keys: list[tuple[str, str, int, str]] | None = None   # (key, doc_id, priority, kind)
         self._first_row: dict[str, int] = {}
         self._norm_text: list[str] | None = None
+        self._focus_keys: list[tuple[frozenset[str], str, int]] | None = None
+        self._idf_cache: dict[str, float] | None = None
 
     # -- sentences ------------------------------------------------------------------------------------
     def sentences_of(self, row: int, hit: Hit | None = None) -> list[Sent]:
@@ -267,11 +300,22 @@ class Composer:
         d = int(df[i]) if i is not None and i < len(df) else 0
         return float(np.log(1.0 + (n - d + 0.5) / (d + 0.5)))
 
-    def candidates(self, hits: list[Hit], qvec: np.ndarray, query: str, question: str | None = None) -> list[Sent]:
+    def candidates(self, hits: list[Hit], qvec: np.ndarray, query: str, question: str | None = None,
+                   within: set[str] | None = None) -> list[Sent]:
+        """The sentences an answer may quote. `within`: when the search was filtered (a type, a place…), the
+        documents that passed — a note the question names is read only if it is one of them."""
         out: list[Sent] = []
         seen: set[int] = set()
         terms = set(analyze_query(query))
         critique = bool(_CRITIQUE_Q.search(question or query))
+        focus = self.focus(question or query, within)
+        for doc_id in focus[:1]:
+            # the note the question names is the corpus's own explanation of it: all of it is read, not only
+            # the passages retrieval happened to return (its list of the corpus's resources excepted)
+            for row in self.rows_of_doc(doc_id):
+                if row not in seen and not _CORPUS_SECTION.match(self.index.chunks[row].section or ""):
+                    seen.add(row)
+                    out.extend(self.sentences_of(row, next((h for h in hits if h.chunk.doc_id == doc_id), None)))
         for h in hits:
             for c in (h.passages or [h.chunk]):
                 row = self.row_of.get(c.chunk_id)
@@ -291,7 +335,68 @@ class Composer:
                     seen.add(row)
                     out.extend(self.sentences_of(row, h))
         self.score(out, qvec, terms, critique=critique)
+        for snt in out:
+            if focus and snt.chunk.doc_id == focus[0]:
+                snt.score += FOCUS_BONUS
         return out
+
+    def focus(self, question: str, within: set[str] | None = None) -> list[str]:
+        """The concept notes a question names, most specific first: every content word of a note's title, of
+        its acronym or of a topic only it carries stands in the question (« Comment évalue-t-on l'impact
+        social ? » names « Évaluation de l'impact social »)."""
+        if self._focus_keys is None:
+            keys: list[tuple[frozenset[str], str, int]] = []
+            topic_docs: dict[frozenset[str], set[str]] = {}
+            heads: dict[frozenset[str], set[str]] = {}
+            for doc_id, m in self.index.documents().items():
+                lang = m.get("language")
+                if (m.get("type") or "") != "concept":
+                    # a resource whose title opens with a name (« Banco Palmas, banque communautaire… »,
+                    # « « COOPANAME » : … ») is the corpus's account of that name when no other title shares it;
+                    # the dossier's introduction names everything and explains nothing in particular
+                    if m.get("type") != "dossier":
+                        head = re.split(r"\s*(?:[:,—(]|\s-\s)\s*", re.sub(r"[«»\"]", " ", m.get("title") or "").strip())[0]
+                        t = frozenset(analyze(head, lang))
+                        if t and len(head.split()) <= 4:
+                            heads.setdefault(t, set()).add(doc_id)
+                    continue
+                title = m.get("title") or ""
+                names = {title, re.split(r"\s+[—:(]\s*|\s*\(", title)[0], *re.findall(r"\(([^)]{2,80})\)", title)}
+                for name in list(names):
+                    names |= set(re.split(r"\s+(?:et|and)\s+", name))
+                for name in names:
+                    t = frozenset(analyze(name, lang))
+                    if t:
+                        keys.append((t, doc_id, 1))
+                for topic in m.get("topics") or []:
+                    t = frozenset(analyze(str(topic), lang))
+                    if t:
+                        topic_docs.setdefault(t, set()).add(doc_id)
+            keys += [(t, next(iter(d)), 0) for t, d in topic_docs.items() if len(d) == 1 and len(t) >= 2]
+            keys += [(t, next(iter(d)), -1) for t, d in heads.items() if len(d) == 1]
+            self._focus_keys = keys
+        q = set(analyze_query(question))
+        idf = self._idf()
+        best: dict[str, tuple[float, int]] = {}
+        for t, doc_id, is_title in self._focus_keys:
+            # a long note title may be named without its last qualifier (« les monnaies locales » for
+            # « Monnaies locales complémentaires »); resources' titles must be named whole
+            if is_title == 1 and len(t) >= 3 and len(t - q) == 1:
+                t = t & q
+            if t <= q:
+                # « Institut Godin » says more than « innovation sociale », which every note mentions
+                best[doc_id] = max(best.get(doc_id, (0.0, -1)), (sum(idf.get(w, 0.0) for w in t), is_title))
+        return sorted((d for d in best if within is None or d in within), key=lambda d: (-best[d][0], -best[d][1], d))
+
+    def _idf(self) -> dict[str, float]:
+        if self._idf_cache is None:
+            df: dict[str, int] = {}
+            for c in self.index.chunks:
+                for w in set(analyze(c.text, c.meta.get("language"))):
+                    df[w] = df.get(w, 0) + 1
+            n = len(self.index.chunks)
+            self._idf_cache = {w: float(np.log((n + 1) / (k + 0.5))) for w, k in df.items()}
+        return self._idf_cache
 
     def rows_of_doc(self, doc_id: str) -> list[int]:
         if not hasattr(self, "_doc_rows"):
@@ -331,28 +436,60 @@ class Composer:
             lo -= 1
         return para[lo:hi + 1]
 
+    def section_opening(self, row: int, max_sents: int = SPAN_MAX, max_words: int = SPAN_WORDS) -> list[Sent]:
+        """The first eligible sentences of a chunk's first paragraph that has any (a section's opening)."""
+        sents = self.sentences_of(row)
+        for p in sorted({s.para for s in sents}):
+            span = self.paragraph_opening([x for x in sents if x.para == p], max_sents, max_words)
+            if span:
+                return self.continued(span, max_sents, max_words)
+        return []
+
+    @staticmethod
+    def paragraph_opening(para: list[Sent], max_sents: int = SPAN_MAX, max_words: int = SPAN_WORDS) -> list[Sent]:
+        """A paragraph's first eligible sentences, in reading order, within the span's limits."""
+        span: list[Sent] = []
+        words_n = 0
+        for s in sorted(para, key=lambda x: x.idx):
+            if not s.eligible:
+                if span:
+                    break
+                continue
+            if span and (len(span) >= max_sents or words_n + s.n_words > max_words):
+                break
+            span.append(s)
+            words_n += s.n_words
+        return span
+
     def opening_span(self, doc_id: str, max_sents: int = 3, max_words: int = SPAN_WORDS) -> list[Sent]:
         """A document's opening: the first eligible sentences of its first paragraph that has any."""
         row = self.first_row(doc_id)
         if row is None:
             return []
-        sents = self.sentences_of(row)
-        for p in sorted({s.para for s in sents}):
-            para = [s for s in sents if s.para == p]
-            span: list[Sent] = []
-            words_n = 0
-            for s in para:
-                if not s.eligible:
-                    if span:
-                        break
-                    continue
-                if span and (len(span) >= max_sents or words_n + s.n_words > max_words):
-                    break
-                span.append(s)
-                words_n += s.n_words
-            if span:
-                return span
-        return []
+        return self.section_opening(row, max_sents, max_words)
+
+    def continued(self, span: list[Sent], max_sents: int = SPAN_MAX, max_words: int = SPAN_WORDS) -> list[Sent]:
+        """A span read from a paragraph's start that stops at its chunk's end, continued into the next chunk of
+        the same document (chunks overlap by whole sentences: the next one repeats the boundary sentence)."""
+        if not span or len(span) >= max_sents:
+            return span
+        last = span[-1]
+        b = self.index.sentence_bounds
+        if last.idx != int(b[last.row + 1]) - 1 or last.row + 1 >= len(self.index.chunks) \
+                or self.index.chunks[last.row + 1].doc_id != last.chunk.doc_id:
+            return span
+        nxt = self.sentences_of(last.row + 1)
+        k = next((i for i, x in enumerate(nxt) if x.text == last.text), None)
+        if k is None:
+            return span
+        out = list(span)
+        words_n = sum(x.n_words for x in out)
+        for x in nxt[k + 1:]:
+            if x.para != nxt[k].para or not x.eligible or len(out) >= max_sents or words_n + x.n_words > max_words:
+                break
+            out.append(x)
+            words_n += x.n_words
+        return out
 
     def first_row(self, doc_id: str) -> int | None:
         if not self._first_row:
@@ -418,11 +555,64 @@ class Composer:
                 span = self.opening_span(doc_id)
                 if span and (kind == "title" or defines(span[0].text, form)):
                     return span
-        defs = sorted((d for form in forms for d in self.defining_sentences(form, qvec)), key=lambda s: -s.sim)
+        defs = sorted((d for form in forms for d in self.defining_sentences(form, qvec)),
+                      key=lambda d: (min(definition_rank(d.text, form) for form in forms), -d.sim))
         if defs and defs[0].sim >= max((c.sim for c in cands), default=0.0) - 2 * self.relevance["margin"]:
             best = defs[0]
             return self.span_around(best, self.sentences_of(best.row), max_sents=3)
         return None
+
+    def section_lead(self, question: str, cands: list[Sent], within: set[str] | None = None) -> list[Sent] | None:
+        """For a question on limits or on how something works about a subject that has its own note: the
+        note's section that discusses it (« Débats », « Méthodes »…), from its paragraph's opening when the
+        best sentence is near it — a debate is framed by its first sentences."""
+        critique = bool(_CRITIQUE_Q.search(question))
+        if not critique and not _HOW_Q.search(question):
+            return None
+        focus = self.focus(question, within)
+        if not focus:
+            return None
+        mine = [c for c in cands if c.chunk.doc_id == focus[0] and c.eligible]
+        if critique:
+            # a debate is framed by its section's first sentences
+            rows = sorted({c.row for c in mine if _DEBATE_SEC.search(c.chunk.section or "")})
+            if rows:
+                return self.section_opening(rows[0])
+            return None
+        # how it works: the section that tells it (measured: falling back on the note's definition section
+        # loses more than it gains — the passages retrieval found for the question's own words do better)
+        pool = [c for c in mine if _HOW_SEC.search(c.chunk.section or "")]
+        if not pool:
+            # a fiche without sections often announces it in a paragraph's first words
+            # (« Le fonctionnement est le suivant. »): that paragraph, from its start
+            for c in sorted(mine, key=lambda c: c.idx):
+                first = min((x for x in cands if x.row == c.row and x.para == c.para), key=lambda x: x.idx)
+                if first.idx == c.idx and _HOW_OPENER.search(c.text):
+                    para = [x for x in cands if x.row == c.row and x.para == c.para]
+                    if c.n_words <= 7:
+                        para = [x for x in para if x.idx != c.idx]   # the announcement itself says nothing
+                    span = self.continued(self.paragraph_opening(para))
+                    if len(span) >= 2:
+                        return span
+            return None
+        anchor = max(pool, key=lambda c: c.score)
+        chunk_sents = [c for c in cands if c.row == anchor.row]
+        para = [c for c in chunk_sents if c.para == anchor.para]
+        if [c.idx for c in para].index(anchor.idx) <= 2:
+            span: list[Sent] = []
+            words_n = 0
+            for c in para:
+                if not c.eligible:
+                    if span and (span[-1].idx >= anchor.idx):
+                        break
+                    continue
+                if span and (len(span) >= SPAN_MAX or words_n + c.n_words > SPAN_WORDS):
+                    break
+                span.append(c)
+                words_n += c.n_words
+            if any(c.idx == anchor.idx for c in span):
+                return span
+        return self.span_around(anchor, chunk_sents)
 
     def general(self, cands: list[Sent]) -> list[Sent]:
         pool = [c for c in cands if c.eligible]
@@ -463,16 +653,33 @@ class Composer:
             lo -= 1  # the sentence the anchor leans on
         return para[lo:hi + 1]
 
-    def side(self, name: str, retriever, qvec_of, filters) -> list[Sent] | None:
-        """A short span saying what one side of a comparison is."""
-        for doc_id, kind in self.named_docs(name):
-            span = self.opening_span(doc_id, max_sents=2, max_words=60)
+    def side(self, name: str, retriever, qvec_of, filters, focus: list[str] | None = None) -> list[Sent] | None:
+        """A short span saying what one side of a comparison is. `focus`: the notes the question names — when
+        both sides are told apart in one note (« économie sociale » and « économie solidaire »), its sentences
+        are the ones that contrast them."""
+        docs = self.index.documents()
+        named = self.named_docs(name)
+        # a note titled by the side's name says what it is; then a note the question names that defines it;
+        # then any resource titled by it
+        for doc_id, kind in named:
+            if kind == "title" and (docs.get(doc_id) or {}).get("type") == "concept":
+                span = self.opening_span(doc_id, max_sents=SIDE_SENTS, max_words=SIDE_WORDS)
+                if span:
+                    return span
+        qv = qvec_of(name)
+        focus = focus or []
+        defs = sorted(self.defining_sentences(name, qv),
+                      key=lambda d: (d.chunk.doc_id not in focus, definition_rank(d.text, name), -d.sim))
+        if defs and defs[0].chunk.doc_id in focus and definition_rank(defs[0].text, name) <= 1:
+            return self.span_around(defs[0], self.sentences_of(defs[0].row), max_sents=SIDE_SENTS,
+                                    max_words=SIDE_WORDS)
+        for doc_id, kind in named:
+            span = self.opening_span(doc_id, max_sents=SIDE_SENTS, max_words=SIDE_WORDS)
             if span and (kind == "title" or defines(span[0].text, name)):
                 return span
-        qv = qvec_of(name)
-        defs = sorted(self.defining_sentences(name, qv), key=lambda s: -s.sim)
         if defs:
-            return self.span_around(defs[0], self.sentences_of(defs[0].row), max_sents=2, max_words=60)
+            return self.span_around(defs[0], self.sentences_of(defs[0].row), max_sents=SIDE_SENTS,
+                                    max_words=SIDE_WORDS)
         hits = retriever.search(name, k=3, filters=filters, group=True, passages_per_doc=1)
         cands = [c for c in self.candidates(hits, qv, name) if c.eligible and mentions(norm(c.text), norm(name))]
         if not cands:

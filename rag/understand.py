@@ -410,6 +410,8 @@ _DEFINE = re.compile(
     r"[\w -]+ (?:is|are|means)|lo que es|o que e|la definition|la notion|the meaning|le sens|the notion|"
     r"(?:designe|designent|signifie|signifient|veut dire|veulent dire|means?|significa|quer dizer) quoi|"
     r"(?:definition|definicion|definicao) (?:de|du|des|d'|of))(?:(?<=')|(?![\w-]))")
+_WHO = re.compile(r"^(?:qui (?:est|etait|sont|etaient|fut)|who (?:is|was|are|were)|quem (?:e|foi|era|sao)|"
+                  r"quien(?:es)? (?:es|fue|era|son|fueron))(?![\w-])")
 _WH = re.compile(r"^(?:(?:et|mais|alors|and|so|y|e) )?(?:comment|pourquoi|quand|ou (?!bien)|a quoi|en quoi|"
                  r"dans quelle mesure|how|why|when|where|to what extent|como|por que|porque|por qué|cuando|"
                  r"donde|quando|onde|para que)(?![\w-])")
@@ -481,6 +483,9 @@ def decide_route(n: str, slots: Slots, facts: dict, scores: dict[str, float]) ->
         return "catalog_authors", "qui a écrit"
     if facts["wrote"] and slots.authors:
         return "catalog_list", "a écrit"
+    if _WHO.match(n) and slots.authors and not facts["resource_noun"]:
+        # « Qui est Hugues Sibille ? » asks who the person is (their resources follow the answer), not for a list
+        return "definition", "qui est"
     if catalogable and _RECENT_SUP.search(n) and RESOURCE_NOUN_RE.search(n):
         return "catalog_recent", "les plus récentes"
     if _DEFINE.search(n) and not slots.types and not facts["corpus"] and not _WH.match(n):

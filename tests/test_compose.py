@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -224,3 +225,99 @@ def test_assistant_passes_the_question_through(corpus_index):
     a = Assistant(Retriever.open(corpus_index))
     ans = a.ask("Qu'est-ce que l'ESS ?")
     assert ans.found and ans.citations[0].chunk.doc_id == "economie-sociale-et-solidaire"
+
+
+# -- the note a question names, its sections, persons ---------------------------------------------------
+
+from rag.compose import definition_rank  # noqa: E402
+
+
+@pytest.mark.parametrize("question, doc", [
+    ("Comment évalue-t-on l'impact social d'une association ?", "evaluation-impact-social"),  # « évalue » ~ title
+    ("Comment l'Institut Godin repère-t-il une innovation sociale ?", "marqueurs-innovation-sociale"),  # topic
+    ("Que reproche-t-on au social business ?", "entrepreneuriat-social"),          # topic only this note has
+    ("Comment marche Coopaname ?", "resolis-2014-coopaname-cae"),                 # a resource titled by the name
+    ("Quelles critiques fait-on à l'innovation sociale ?", "innovation-sociale"),  # not the dossier's introduction
+])
+def test_the_note_a_question_names_is_its_focus(corpus_answerer, question, doc):
+    assert corpus_answerer.composer.focus(question)[0] == doc
+
+
+def test_focus_is_empty_when_nothing_is_named(corpus_answerer):
+    assert corpus_answerer.composer.focus("Quel temps fera-t-il demain à Lyon ?") == []
+
+
+def test_focus_respects_the_documents_a_filtered_search_kept(corpus_answerer):
+    q = "Quelles critiques fait-on à l'innovation sociale ?"
+    assert corpus_answerer.composer.focus(q, within={"tiers-lieux"}) == []
+
+
+def test_a_question_on_criticisms_opens_with_the_notes_debate_section(corpus_answerer):
+    ans = corpus_answerer.answer("Quelles critiques fait-on à la notion même d'innovation sociale ?")
+    _assert_grounded(ans)
+    first = ans.citations[0].chunk
+    assert first.doc_id == "innovation-sociale" and first.section == "Débats"
+    # the section's first sentence, as written in the note
+    note = (Path(__file__).resolve().parent.parent / "corpus" / "concepts" / "innovation-sociale.md").read_text()
+    opening = note.split("## Débats", 1)[1].strip().split(". ")[0]
+    assert _marked(ans.text)[0][0].startswith(opening)
+    assert "slogan" in ans.text and "social business" in ans.text
+
+
+def test_a_how_question_reads_the_notes_methods_section(corpus_answerer):
+    ans = corpus_answerer.answer("Comment évalue-t-on l'impact social d'une association ou d'une entreprise sociale ?")
+    _assert_grounded(ans)
+    assert ans.citations[0].chunk.doc_id == "evaluation-impact-social"
+    assert ans.citations[0].chunk.section == "Méthodes" and "SROI" in ans.text
+
+
+@pytest.mark.parametrize("sentence, subject, rank", [
+    ("Territoires innovants en économie sociale et solidaire (TIESS) est un organisme québécois.", "TIESS", 0),
+    ("Nancy Neamtan a été l'une des figures centrales de l'économie sociale.", "Nancy Neamtan", 0),
+    ("L'économie solidaire apparaît dans le dernier quart du XXe siècle.", "économie solidaire", 0),
+    ("La Québécoise Nancy Neamtan, présidente du Chantier, a siégé au conseil.", "Nancy Neamtan", 1),
+    ("Celle sur Banco Palmas et le témoignage de Nancy Neamtan éclairent les modèles.", "Nancy Neamtan", 2),
+])
+def test_definition_rank(sentence, subject, rank):
+    assert definition_rank(sentence, subject) == rank
+
+
+def test_who_is_a_person_is_answered_about_the_person(corpus_index):
+    a = Assistant(Retriever.open(corpus_index))
+    assert a.plan("Qui est Hugues Sibille ?").route == "definition"
+    assert a.plan("Quels sont les textes de Hugues Sibille ?").route == "catalog_list"   # a list, asked as one
+    ans = a.ask("Who is Nancy Neamtan?")
+    _assert_grounded(ans)
+    assert _marked(ans.text)[0][0].startswith("Nancy Neamtan a été")
+
+
+def test_comparison_sides_told_apart_in_one_note_come_from_it(corpus_answerer):
+    ans = corpus_answerer.answer("Économie sociale ou économie solidaire : qu'est-ce qui les distingue ?")
+    _assert_grounded(ans)
+    blocks = ans.text.split("\n\n")
+    assert len(blocks) == 2
+    assert "XIXe siècle" in blocks[0] and "dernier quart du XXe siècle" in blocks[1]
+    assert {c.chunk.doc_id for c in ans.citations} == {"economie-sociale-et-solidaire"}
+
+
+def test_a_how_question_on_a_fiche_reads_the_paragraph_that_announces_how_it_works(corpus_answerer):
+    ans = corpus_answerer.answer("Comment marche une coopérative d'activité et d'emploi comme Coopaname ?")
+    _assert_grounded(ans)
+    assert ans.citations[0].chunk.doc_id == "resolis-2014-coopaname-cae"
+    first = _marked(ans.text)[0][0]
+    assert first.startswith("Coopaname est une SCOP")        # « Le fonctionnement est le suivant. » is skipped
+    assert "salariée dès qu'elle facture" in ans.text
+
+
+def test_the_subject_as_worded_wins_over_the_plans_topic_slot(corpus_index):
+    ans = Assistant(Retriever.open(corpus_index)).ask("What is microcredit, and who invented it?")
+    _assert_grounded(ans)
+    assert ans.citations[0].chunk.doc_id == "microcredit" and "Yunus" in ans.text
+
+
+def test_a_span_read_from_a_paragraph_start_continues_into_the_next_chunk(corpus_answerer):
+    ans = corpus_answerer.answer("Comment marche une coopérative d'activité et d'emploi comme Coopaname ?")
+    _assert_grounded(ans)
+    # the paragraph goes on past its chunk's end: the next chunk (overlapping by the boundary sentence) gives it
+    assert "10 % de son chiffre d'affaires" in ans.text
+    assert [c.chunk.doc_id for c in ans.citations[:2]] == ["resolis-2014-coopaname-cae"] * 2
