@@ -20,22 +20,27 @@ from .conftest import E5
 DOCS = {
     "familistere": ("Le Familistère de Guise", [
         "Jean-Baptiste André Godin, fabricant de poêles en fonte, fait bâtir le Familistère à Guise, dans l'Aisne, "
-        "à partir de 1859. Le « Palais social » loge les ouvriers de l'usine et leurs familles. Des écoles, un "
-        "théâtre, une piscine et des économats complètent les logements.",
-        "En 1880, Godin transforme son entreprise en association coopérative du capital et du travail. Les "
-        "ouvriers en deviennent peu à peu les propriétaires. L'association est dissoute en 1968 et l'usine passe "
-        "alors à une société anonyme.",
+        "à partir de 1859. Inspiré par Charles Fourier, il veut offrir aux ouvriers les « équivalents de la "
+        "richesse » : un logement sain, de l'air, de la lumière et de l'eau. Le « Palais social » loge les "
+        "ouvriers de l'usine et leurs familles autour de cours couvertes d'une verrière. Des écoles, un théâtre, "
+        "une piscine et des économats complètent les logements. En 1880, Godin transforme son entreprise en "
+        "association coopérative du capital et du travail. Les ouvriers en deviennent peu à peu les "
+        "propriétaires. L'association est dissoute en 1968 et l'usine passe alors à une société anonyme. Le "
+        "site, racheté par les collectivités, est aujourd'hui un musée.",
     ]),
     "mondragon": ("Les coopératives de Mondragón", [
         "La coopérative Ulgor est fondée en 1956 à Mondragón, au Pays basque espagnol, par cinq jeunes anciens "
         "élèves de l'école technique du prêtre José María Arizmendiarrieta. Elle fabrique d'abord des réchauds "
         "et des cuisinières. La Caja Laboral Popular, créée en 1959, finance ensuite les nouvelles coopératives "
-        "du groupe.",
+        "du groupe. D'autres coopératives industrielles, une coopérative de consommation et une université "
+        "s'ajoutent au fil des décennies. Les écarts de salaires y restent encadrés par les assemblées.",
     ]),
     "rochdale": ("Les Équitables Pionniers de Rochdale", [
         "En 1844, vingt-huit tisserands et artisans de Rochdale, près de Manchester, ouvrent une boutique "
         "coopérative de consommation. Chaque membre y dispose d'une voix, quel que soit son apport. Les "
-        "excédents sont reversés aux membres au prorata de leurs achats.",
+        "excédents sont reversés aux membres au prorata de leurs achats. La boutique vend d'abord de la farine, "
+        "du beurre, du sucre et des chandelles. Ces règles inspirent plus tard les principes de l'Alliance "
+        "coopérative internationale.",
     ]),
 }
 
@@ -80,17 +85,23 @@ def test_factual_question_is_answered_with_the_sentence_that_answers_it(gate_ans
     assert len(re.sub(r"\s*\[\d+\]", "", ans.text).split()) <= 130
 
 
-def test_factual_question_passes_the_gate_on_its_sentence_not_its_passage(gate_answerer):
-    """The passage as a whole is below the `strong` floor: the sentence's similarity and its cover of the
-    question's rare words carry the decision."""
-    q = "En quelle année l'association du Familistère a-t-elle été dissoute ?"
-    hits = gate_answerer.retrieve(q)[:5]
-    qvec = gate_answerer.retriever.embedder.encode_queries([q])[0]
-    ev = gate_answerer.evidence(q, qvec, hits)
-    th = RELEVANCE[E5]
-    assert ev.passage_sim < th["strong"]
-    assert ev.sentence_sim >= th["sentence"] and ev.sentence_cover >= th["sentence_cover"]
-    assert ev.relevant(th)
+def _evidence(answerer, q):
+    hits = answerer.retrieve(q)[:5]
+    return answerer.evidence(q, answerer.retriever.embedder.encode_queries([q])[0], hits)
+
+
+def test_sentence_evidence_alone_tells_a_factual_question_from_trivia(gate_answerer):
+    """With the passage floors out of reach, the best sentence's similarity and its cover of the question's
+    rare words still accept the factual question and refuse the trivia one (whose rare words — « Marignan »,
+    « bataille » — no passage holds)."""
+    sentence_only = dict(RELEVANCE[E5], strong=2.0, weak=2.0)
+    factual = _evidence(gate_answerer, "Quand l'association du Familistère est-elle dissoute ?")
+    assert factual.sentence_sim >= sentence_only["sentence"]
+    assert factual.sentence_cover >= sentence_only["sentence_cover"]
+    assert factual.relevant(sentence_only)
+    trivia = _evidence(gate_answerer, "En quelle année a eu lieu la bataille de Marignan ?")
+    assert trivia.sentence_cover < sentence_only["sentence_cover"] and trivia.passage_cover < 0.1
+    assert not trivia.relevant(sentence_only)
 
 
 @pytest.mark.parametrize("question", [
