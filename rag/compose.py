@@ -625,14 +625,14 @@ class Composer:
     def window_around(self, anchor: Sent, chunk_sents: list[Sent], max_sents: int = SPAN_MAX,
                       max_words: int = SPAN_WORDS) -> list[Sent]:
         """The contiguous span of the anchor's paragraph, in reading order, that holds the anchor and the most
-        relevance: each sentence counts by how far its score stands above the anchor's less the margin, so a
+        relevance: each sentence counts by how far its similarity stands above the anchor's less the margin, so a
         close sentence before the anchor is taken as readily as one after it (the answer to « Combien… ? »
         often sits just before the sentence that repeats the question's words). Within `max_sents` and
         `max_words`; at least two sentences when the paragraph has an eligible neighbour."""
         para = [s for s in chunk_sents if s.para == anchor.para]
         i = next(k for k, s in enumerate(para) if s.idx == anchor.idx)
-        floor = anchor.score - self.relevance["margin"]
-        best: tuple[float, int, int] | None = None
+        floor = anchor.sim - self.relevance["margin"]
+        best: tuple[tuple[bool, float], int, int] | None = None
         for lo in range(i, -1, -1):
             if lo < i and not para[lo].eligible:
                 break
@@ -642,7 +642,7 @@ class Composer:
                 span = para[lo:hi + 1]
                 if len(span) > max_sents or sum(s.n_words for s in span) > max_words:
                     break
-                gain = sum(s.score - floor for s in span)
+                gain = sum(s.sim - floor for s in span)
                 # two sentences rather than one: the anchor alone rarely says enough
                 key = (len(span) >= 2, gain)
                 if best is None or key > best[0]:
