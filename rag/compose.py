@@ -218,6 +218,15 @@ def mentions(text_norm: str, subject_norm: str) -> bool:
     return bool(subject_norm) and f" {subject_norm} " in f" {text_norm} "
 
 
+def _after_name(f: str, m: re.Match) -> str:
+    """What follows the subject's mention; a closing bracket only counts after the whole bracket is the name
+    (« … (TIESS) est… », not « (… towards Social Innovation) a été inauguré »)."""
+    after = f[m.end():]
+    if after.lstrip().startswith(")") and not f[:m.start()].rstrip().endswith("("):
+        return ""
+    return after
+
+
 def defines(sentence: str, subject: str) -> bool:
     """Whether a sentence reads as a definition of `subject`: it names it early on, or says what it is."""
     f = fold(sentence).lower().replace("’", "'")
@@ -227,8 +236,9 @@ def defines(sentence: str, subject: str) -> bool:
         return False
     if _ROLE_BEFORE.search(f[:m.start()]):
         return True     # « l'économiste bangladais Muhammad Yunus »
-    return m.start() <= 25 and _DEFINING.match(f[m.end():]) is not None or \
-        _DEFINING.match(f[m.end():]) is not None and \
+    after = _after_name(f, m)
+    return m.start() <= 25 and _DEFINING.match(after) is not None or \
+        _DEFINING.match(after) is not None and \
         not re.search(r"(?:\b(?:de|du|des|of|par|avec|a|au|aux)|\bd')\s*(?:l'|la |le |les |the )?$", f[:m.start()])
 
 
@@ -250,7 +260,7 @@ def definition_rank(sentence: str, subject: str) -> int:
     m = re.search(rf"(?<!\w){re.escape(fold(subject).lower())}s?(?!\w)", f)
     if m is None:
         return 2
-    if _SAYS_WHAT.match(f[m.end():]):
+    if _SAYS_WHAT.match(_after_name(f, m)):
         return 0
     if m.start() <= 25 or _ROLE_BEFORE.search(f[:m.start()]):
         return 1

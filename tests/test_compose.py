@@ -372,3 +372,9 @@ def test_a_person_is_defined_forward_from_the_sentence_that_names_their_role(cor
     first = _marked(ans.text)[0][0]
     assert "Muhammad Yunus" in first and first.startswith("L'invention du microcrédit")   # not the sentence before
     assert "1976" in ans.text                      # « Son programme Grameen démarre en 1976. » goes on about him
+
+
+def test_a_name_inside_another_bracket_is_not_defined_by_what_follows_the_bracket():
+    s = "DESTINS (Dynamics of Enterprises, Society and Territories towards Social Innovation) a été inauguré en 2020."
+    assert definition_rank(s, "social innovation") == 2
+    assert definition_rank("Territoires innovants en ESS (TIESS) est un organisme québécois.", "TIESS") == 0
