@@ -211,3 +211,10 @@ def test_labels_have_one_home():
     assert app.LANG_LABELS_FR is vocab.LANG_NAMES_FR and app.TYPE_SINGULAR_FR is vocab.TYPE_SINGULAR_FR
     assert types.TYPE_LABELS_FR is vocab.TYPE_LABELS_FR and intent.TYPE_NOUNS is vocab.TYPE_NOUNS
     assert catalog.LANG_NAMES_FR is vocab.LANG_NAMES_FR and llm._LANG_NAMES is vocab.LANG_NAMES_EN
+
+
+@pytest.mark.parametrize("question", ["Quelle est la taille du corpus ?", "What is the size of the corpus?",
+                                      "¿Cuál es el tamaño del corpus?"])
+def test_the_size_of_the_corpus_is_a_count(assistant, question):
+    a = assistant.ask(question)
+    assert a.mode == "catalogue" and a.text.startswith(f"Le corpus compte {len(RESOURCES)} ressources")
