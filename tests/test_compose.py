@@ -378,3 +378,12 @@ def test_a_name_inside_another_bracket_is_not_defined_by_what_follows_the_bracke
     s = "DESTINS (Dynamics of Enterprises, Society and Territories towards Social Innovation) a été inauguré en 2020."
     assert definition_rank(s, "social innovation") == 2
     assert definition_rank("Territoires innovants en ESS (TIESS) est un organisme québécois.", "TIESS") == 0
+
+
+def test_who_is_offers_the_persons_own_resources_to_read_next(corpus_index):
+    ans = Assistant(Retriever.open(corpus_index)).ask("Who is Nancy Neamtan?")
+    cited = {c.chunk.doc_id for c in ans.citations}
+    docs = Retriever.open(corpus_index).index.documents()
+    own = {d for d, m in docs.items()
+           if "Nancy Neamtan" in (m.get("authors") or []) and d not in cited and m.get("type") in RESOURCE_TYPES}
+    assert own and {r.doc_id for r in ans.further[:len(own)]} == own
