@@ -16,7 +16,8 @@ from typing import Protocol
 
 import numpy as np
 
-from .compose import Composer, Sent, comparison_sides, definition_subject, word_cover
+from .compose import (Composer, Sent, clean_side, comparison_sides, definition_subject, how_subject, subject_forms,
+                      word_cover)
 from .retrieve import Filters, Retriever
 from .text import analyze, analyze_query, detect_language, fold, words
 from .types import RESOURCE_TYPES, Answer, Citation, Hit, Reading
@@ -146,6 +147,7 @@ class ExtractiveAnswerer:
             sides = comparison_sides(question)
         parts: list[tuple[str | None, list[Sent]]] = []
         if sides and len(sides) == 2:
+            sides = [clean_side(x) or x for x in sides]
             focus = self.composer.focus(question, within)
             for name in sides:
                 span = self.composer.side(name, self.retriever,
@@ -155,6 +157,10 @@ class ExtractiveAnswerer:
                     parts = []
                     break
                 parts.append((name, span))
+            if not parts:
+                # a comparison answered from passages: the sentence that contrasts the two matters, not the
+                # opening of whichever note the question names first — both notes it names are read
+                cands = self.composer.candidates(hits, qvec, query, question, within=within, n_focus=2)
         if not parts:
             # the subject as the question words it (« What is microcredit, and who invented it? » →
             # "microcredit"), then as the plan's topic slot, which may keep other content words
@@ -170,6 +176,13 @@ class ExtractiveAnswerer:
                     break
             if not lead:
                 lead = self.composer.section_lead(question, cands, within)
+            if not lead and route in (None, "passage") and (how := how_subject(question)):
+                # « Comment fonctionne une Scop ? » about a subject with its own note and no section on how it
+                # works: the note's opening says how it is organised
+                named = [d for form in subject_forms(how) for d, kind in self.composer.named_docs(form)
+                         if kind == "title"]
+                if named and (within is None or named[0] in within):
+                    lead = self.composer.opening_span(named[0])
             if not lead:
                 lead = self.composer.general(cands)
             if not lead:
@@ -179,7 +192,7 @@ class ExtractiveAnswerer:
             if extras:
                 parts.append((None, extras))
         ans = self._compose(question, query, hits, parts)
-        ans.further = self.further(found_hits, ans, qvec)
+        ans.further = self.further(found_hits, ans, qvec, authors=hint.get("authors") or ())
         return ans
 
     # -- relevance --------------------------------------------------------------------------------
@@ -276,14 +289,28 @@ class ExtractiveAnswerer:
         return Answer(question=question, text=sep.join(paras), citations=[citations[n] for n in sorted(citations)],
                       hits=hits, found=True, query=query)
 
-    def further(self, hits: list[Hit], ans: Answer, qvec: np.ndarray) -> list[Reading]:
+    def further(self, hits: list[Hit], ans: Answer, qvec: np.ndarray, authors=()) -> list[Reading]:
         """3–5 resources relevant to the question and not cited, grouped by type (in the corpus's type order),
-        best first inside a type; none when fewer than three pass the relevance floor."""
+        best first inside a type; none when fewer than three pass the relevance floor. `authors`: people the
+        question asks about (« Qui est Nancy Neamtan ? »): their own resources come first, whatever the floor."""
         cited = {c.chunk.doc_id for c in ans.citations}
         idx = self.retriever.index
         rows = self.composer.row_of
         floor = self.relevance.get("further", self.relevance["weak"]) - CROSS_LINGUAL_SHIFT - self.relevance["margin"]
         picked: list[Hit] = []
+        own = _by_authors(idx, authors, cited) if authors else []
+        if own:
+            readings = own[:FURTHER_MAX]
+            seen = {r.doc_id for r in readings}
+            for h in hits:
+                if len(readings) >= FURTHER_MAX:
+                    break
+                if h.chunk.doc_id not in cited | seen and h.chunk.meta.get("type") in RESOURCE_TYPES and \
+                        max(float(idx.vectors[rows[c.chunk_id]] @ qvec) for c in (h.passages or [h.chunk])) >= floor:
+                    readings.append(Reading(doc_id=h.chunk.doc_id, meta=dict(h.chunk.meta)))
+                    seen.add(h.chunk.doc_id)
+            order = {t: i for i, t in enumerate(RESOURCE_TYPES)}
+            return sorted(readings, key=lambda r: (r not in own, order.get(r.meta.get("type"), 99)))
         for h in hits:
             if h.chunk.doc_id in cited or h.chunk.meta.get("type") not in RESOURCE_TYPES:
                 continue
@@ -298,3 +325,15 @@ class ExtractiveAnswerer:
         order = {t: i for i, t in enumerate(RESOURCE_TYPES)}
         picked.sort(key=lambda h: (order.get(h.chunk.meta.get("type"), 99), h.rank))
         return [Reading(doc_id=h.chunk.doc_id, meta=dict(h.chunk.meta)) for h in picked]
+
+
+def _by_authors(index, authors, cited: set[str]) -> list[Reading]:
+    """The resources of the index signed by one of `authors` (names compared without accents or case)."""
+    wanted = {fold(a).lower() for a in authors}
+    out = []
+    for doc_id, m in index.documents().items():
+        if doc_id in cited or m.get("type") not in RESOURCE_TYPES:
+            continue
+        if wanted & {fold(str(a)).lower() for a in (m.get("authors") or [])}:
+            out.append(Reading(doc_id=doc_id, meta=dict(m)))
+    return sorted(out, key=lambda r: -(r.meta.get("year") or 0))

@@ -38,7 +38,7 @@ _DEF_TAIL = re.compile(r"^\s*(?P<s>[^?,]{2,80}?)\s*,?\s*(?:c['’]est quoi|qu['�
                       r"(?:\s+[^?]{0,40})?\s*[?？]*\s*$", re.I)
 # words after the subject that are not part of it: « …, concrètement ? », "… do?", « … en France ? »
 _SUBJECT_TAIL = re.compile(r"(?:\s*,.*|\s+(?:et|and|y|e)\s+(?:comment|pourquoi|quels?|quelles?|qui|que|quoi|où|how|why|"
-                           r"what|who|which|c[óo]mo|por qu[ée]|qu[ée]|qual|quais|quem)\b.*|\s+(?:exactement|concr[èe]tement|au juste|exactly|do|mean|stand for)|\s+comme\s+[\w'’-]+)$", re.I)
+                           r"what|who|which|c[óo]mo|por qu[ée]|qu[ée]|qual|quais|quem)\b.*|\s+(?:exactement|concr[èe]tement|au juste|exactly|do|mean|stand for|m[êe]me|same|mesmo|mismo)|\s+comme\s+[\w'’-]+)$", re.I)
 _PLACE_TAIL = re.compile(r"\s+(?:en|au|aux|dans|selon|pour|in|según|segun|na|no|nos|nas|au sens)\s.*$", re.I)
 _ARTICLE = re.compile(r"^(?:l['’]\s*|le |la |les |un |une |des |du |de la |de l['’]|d['’]|the |an? |el |los |las |"
                       r"lo |o |os |as |um |uma |una |unos |unas |uns |umas )", re.I)
@@ -65,8 +65,13 @@ _COMPARE = [
 _QUESTION_WORD = re.compile(r"^(?:comment|pourquoi|quand|où|ou|qui|que|quoi|quel|quelle|quels|quelles|est-ce|faut-il|"
                             r"peut-on|combien|how|why|what|which|who|when|where|c[óo]mo|por qu[ée]|qu[ée]|qual|quais|"
                             r"quem|onde)\b", re.I)
-_COMPARE_LEAD = re.compile(r"^(?:quelle est la |quelles sont les |what is the |what are the |cu[áa]l es la |"
-                           r"qual (?:é|e) a |la |les |the |a |as )", re.I)
+_COMPARE_LEAD = re.compile(r"^(?:quelle est la |quelles sont les |what is the |what are the |what['’]s the |what['’]s |"
+                           r"cu[áa]l es la |qual (?:é|e) a |la |les |the |a |as )", re.I)
+
+
+def clean_side(name: str) -> str:
+    """One side of a comparison without the question's opening words (« What's measuring… » → "measuring…")."""
+    return clean_subject(_COMPARE_LEAD.sub("", name.strip()))
 
 # Words after a subject that make a sentence define it: « X est… », « X, créé en… », "X is…".
 _DEFINING = re.compile(fold(
@@ -79,9 +84,10 @@ _DEFINING = re.compile(fold(
 _LEANS = re.compile(r"^(?:il|elle|ils|elles|ce|cet|cette|ces|cela|ça|celle|celui|ceux|mais|ainsi|pourtant|"
                     r"cependant|en effet|par ailleurs|de plus|elle-même|it|they|this|these|those|but|however|"
                     r"ella|ellos|esto|eso|pero|ele|ela|eles|isso|mas)\b", re.I)
+_POSSESSIVE = re.compile(r"^(?:son|sa|ses|leur|leurs|his|her|its|their|su|sus|seu|sua|seus|suas)\b", re.I)
 _EXAMPLE = re.compile(r"\b(?:par exemple|exemple|for example|for instance|por ejemplo|por exemplo|à l'image de)\b", re.I)
 # Questions about limits and debates, and the sections and sentences that discuss them.
-_CRITIQUE_Q = re.compile(r"\b(?:limites?|critiques?|reproch\w*|d[ée]bats?|risques?|inconv[ée]nients?|d[ée]rives?|"
+_CRITIQUE_Q = re.compile(r"\b(?:limites?|limit[ée]e?s?|critiques?|reproch\w*|d[ée]bats?|risques?|inconv[ée]nients?|d[ée]rives?|"
                          r"tensions?|controvers\w*|r[ée]ticences?|faiblesses?|limits?|limitations?|criticisms?|"
                          r"critiques?|drawbacks?|risks?|limitaciones|cr[íi]ticas?|riesgos?|limita[çc][õo]es|"
                          r"cr[íi]ticas?)\b", re.I)
@@ -172,6 +178,20 @@ def subject_forms(subject: str) -> list[str]:
     return out
 
 
+_HOW_SUBJECT = re.compile(r"^\s*[¿]?\s*(?:comment (?:fonctionne(?:nt)?|marche(?:nt)?)(?:-t-(?:il|elle|ils|elles))?|"
+                          r"how (?:does|do) (?P<en>.+?) work|c[óo]mo funciona(?:n)?|como funciona(?:m)?)\s*(?P<s>.*?)\s*[?？.!]*\s*$",
+                          re.I)
+
+
+def how_subject(question: str) -> str | None:
+    """The subject of « Comment fonctionne X ? » / "How does X work?" / « ¿Cómo funciona X? », or None."""
+    m = _HOW_SUBJECT.match(question)
+    if not m:
+        return None
+    s = clean_subject(m.group("en") or m.group("s") or "")
+    return s if s and len(s.split()) <= 6 else None
+
+
 def comparison_sides(question: str) -> list[str] | None:
     """The two sides of a comparison question, or None."""
     q = question.strip()
@@ -205,6 +225,15 @@ def mentions(text_norm: str, subject_norm: str) -> bool:
     return bool(subject_norm) and f" {subject_norm} " in f" {text_norm} "
 
 
+def _after_name(f: str, m: re.Match) -> str:
+    """What follows the subject's mention; a closing bracket only counts after the whole bracket is the name
+    (« … (TIESS) est… », not « (… towards Social Innovation) a été inauguré »)."""
+    after = f[m.end():]
+    if after.lstrip().startswith(")") and not f[:m.start()].rstrip().endswith("("):
+        return ""
+    return after
+
+
 def defines(sentence: str, subject: str) -> bool:
     """Whether a sentence reads as a definition of `subject`: it names it early on, or says what it is."""
     f = fold(sentence).lower().replace("’", "'")
@@ -212,13 +241,23 @@ def defines(sentence: str, subject: str) -> bool:
     m = re.search(rf"(?<!\w){re.escape(s)}s?(?!\w)", f)
     if not m:
         return False
-    return m.start() <= 25 and _DEFINING.match(f[m.end():]) is not None or \
-        _DEFINING.match(f[m.end():]) is not None and \
+    if _ROLE_BEFORE.search(f[:m.start()]):
+        return True     # « l'économiste bangladais Muhammad Yunus »
+    after = _after_name(f, m)
+    return m.start() <= 25 and _DEFINING.match(after) is not None or \
+        _DEFINING.match(after) is not None and \
         not re.search(r"(?:\b(?:de|du|des|of|par|avec|a|au|aux)|\bd')\s*(?:l'|la |le |les |the )?$", f[:m.start()])
 
 
 _SAYS_WHAT = re.compile(fold(r"^\)?\s*(?:est|sont|était|étaient|a été|fut|désigne|naît|nait|apparaît|apparait|is|are|"
                              r"was|were|has been|es|fue|é|foi)\b"))
+
+
+# « l'économiste bangladais Muhammad Yunus »: a role just before a name says who the person is
+_ROLE_BEFORE = re.compile(fold(r"\b(?:économiste|sociologue|fondat\w+|président\w*|directeur|directrice|chercheu\w+|"
+                               r"professeur\w*|journaliste|militant\w*|ingénieur\w*|éducateur|éducatrice|philosophe|"
+                               r"historien\w*|economist|sociologist|founder|professor|researcher)"
+                               r"(?:\s+[\w'-]+){0,2}\s*,?\s*$"))
 
 
 def definition_rank(sentence: str, subject: str) -> int:
@@ -228,9 +267,11 @@ def definition_rank(sentence: str, subject: str) -> int:
     m = re.search(rf"(?<!\w){re.escape(fold(subject).lower())}s?(?!\w)", f)
     if m is None:
         return 2
-    if _SAYS_WHAT.match(f[m.end():]):
+    if _SAYS_WHAT.match(_after_name(f, m)):
         return 0
-    return 1 if m.start() <= 25 else 2
+    if m.start() <= 25 or _ROLE_BEFORE.search(f[:m.start()]):
+        return 1
+    return 2
 
 
 class Composer:
@@ -301,15 +342,15 @@ class Composer:
         return float(np.log(1.0 + (n - d + 0.5) / (d + 0.5)))
 
     def candidates(self, hits: list[Hit], qvec: np.ndarray, query: str, question: str | None = None,
-                   within: set[str] | None = None) -> list[Sent]:
+                   within: set[str] | None = None, n_focus: int = 1) -> list[Sent]:
         """The sentences an answer may quote. `within`: when the search was filtered (a type, a place…), the
         documents that passed — a note the question names is read only if it is one of them."""
         out: list[Sent] = []
         seen: set[int] = set()
         terms = set(analyze_query(query))
         critique = bool(_CRITIQUE_Q.search(question or query))
-        focus = self.focus(question or query, within)
-        for doc_id in focus[:1]:
+        focus = self.focus(question or query, within)[:n_focus]
+        for doc_id in focus:
             # the note the question names is the corpus's own explanation of it: all of it is read, not only
             # the passages retrieval happened to return (its list of the corpus's resources excepted)
             for row in self.rows_of_doc(doc_id):
@@ -336,7 +377,7 @@ class Composer:
                     out.extend(self.sentences_of(row, h))
         self.score(out, qvec, terms, critique=critique)
         for snt in out:
-            if focus and snt.chunk.doc_id == focus[0]:
+            if snt.chunk.doc_id in focus:
                 snt.score += FOCUS_BONUS
         return out
 
@@ -377,6 +418,7 @@ class Composer:
             self._focus_keys = keys
         q = set(analyze_query(question))
         idf = self._idf()
+        idf_max = float(np.log(len(self.index.chunks) + 1) + np.log(2))   # a word no chunk holds
         best: dict[str, tuple[float, int]] = {}
         for t, doc_id, is_title in self._focus_keys:
             # a long note title may be named without its last qualifier (« les monnaies locales » for
@@ -385,16 +427,22 @@ class Composer:
                 t = t & q
             if t <= q:
                 # « Institut Godin » says more than « innovation sociale », which every note mentions
-                best[doc_id] = max(best.get(doc_id, (0.0, -1)), (sum(idf.get(w, 0.0) for w in t), is_title))
+                best[doc_id] = max(best.get(doc_id, (0.0, -1)), (sum(idf.get(w, idf_max) for w in t), is_title))
         return sorted((d for d in best if within is None or d in within), key=lambda d: (-best[d][0], -best[d][1], d))
 
     def _idf(self) -> dict[str, float]:
+        """Inverse document frequency of the BM25 terms, read from the BM25 index (no pass over the chunks)."""
         if self._idf_cache is None:
-            df: dict[str, int] = {}
-            for c in self.index.chunks:
-                for w in set(analyze(c.text, c.meta.get("language"))):
-                    df[w] = df.get(w, 0) + 1
             n = len(self.index.chunks)
+            bm = getattr(self.index, "bm25", None)
+            df: dict[str, int] = {}
+            if bm is not None and getattr(bm, "scores", None) and "indptr" in bm.scores:
+                ip = np.asarray(bm.scores["indptr"])
+                df = {w: int(ip[t + 1] - ip[t]) for w, t in bm.vocab_dict.items() if t + 1 < len(ip)}
+            else:
+                for c in self.index.chunks:
+                    for w in set(analyze(c.text, c.meta.get("language"))):
+                        df[w] = df.get(w, 0) + 1
             self._idf_cache = {w: float(np.log((n + 1) / (k + 0.5))) for w, k in df.items()}
         return self._idf_cache
 
@@ -558,9 +606,31 @@ class Composer:
         defs = sorted((d for form in forms for d in self.defining_sentences(form, qvec)),
                       key=lambda d: (min(definition_rank(d.text, form) for form in forms), -d.sim))
         if defs and defs[0].sim >= max((c.sim for c in cands), default=0.0) - 2 * self.relevance["margin"]:
-            best = defs[0]
-            return self.span_around(best, self.sentences_of(best.row), max_sents=3)
+            return self.forward_span(defs[0], qvec)
         return None
+
+    def forward_span(self, anchor: Sent, qvec: np.ndarray, max_sents: int = 3, max_words: int = SPAN_WORDS) -> list[Sent]:
+        """A defining sentence and what follows it in its paragraph (the next one always, then while it stays
+        on the question): what comes before is usually about something else (« …, elle a dirigé… » before « Sa rencontre avec Yunus… »),
+        unless the sentence leans on it."""
+        sents = [x for x in self.sentences_of(anchor.row) if x.para == anchor.para]
+        self.score(sents, qvec, set())
+        i = next(k for k, x in enumerate(sents) if x.idx == anchor.idx)
+        span = [sents[i]]
+        words_n = sents[i].n_words
+        if i > 0 and _LEANS.match(anchor.text) and sents[i - 1].eligible:
+            span.insert(0, sents[i - 1])
+            words_n += sents[i - 1].n_words
+        for x in sents[i + 1:]:
+            # a sentence that goes on about the same subject (« Son programme… », « Il… ») is kept however it
+            # scores against the question
+            goes_on = _LEANS.match(x.text) or _POSSESSIVE.match(x.text)
+            if len(span) >= max_sents or not x.eligible or words_n + x.n_words > max_words \
+                    or (len(span) >= 2 and x.sim < anchor.sim - self.relevance["margin"] and not goes_on):
+                break
+            span.append(x)
+            words_n += x.n_words
+        return span
 
     def section_lead(self, question: str, cands: list[Sent], within: set[str] | None = None) -> list[Sent] | None:
         """For a question on limits or on how something works about a subject that has its own note: the

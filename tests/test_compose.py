@@ -321,3 +321,69 @@ def test_a_span_read_from_a_paragraph_start_continues_into_the_next_chunk(corpus
     # the paragraph goes on past its chunk's end: the next chunk (overlapping by the boundary sentence) gives it
     assert "10 % de son chiffre d'affaires" in ans.text
     assert [c.chunk.doc_id for c in ans.citations[:2]] == ["resolis-2014-coopaname-cae"] * 2
+
+
+def test_a_comparison_answered_from_passages_quotes_the_sentence_that_contrasts_both(corpus_index):
+    # the sides are not found as such (English names over French notes): both notes named are read and the
+    # sentence that opposes them leads, not the opening of the first note named
+    ans = Assistant(Retriever.open(corpus_index)).ask(
+        "What's the difference between measuring social impact and assessing social utility?")
+    _assert_grounded(ans)
+    assert _marked(ans.text)[0][0] == "L'utilité sociale est souvent opposée à la mesure d'impact social."
+
+
+@pytest.mark.parametrize("name, side", [("What's measuring social impact", "measuring social impact"),
+                                        ("économie solidaire même", "économie solidaire")])
+def test_clean_side(name, side):
+    from rag.compose import clean_side
+    assert clean_side(name) == side
+
+
+@pytest.mark.parametrize("question, subject", [
+    ("Comment fonctionne une Scop ?", "Scop"), ("How does the Eusko local currency work?", "Eusko local currency"),
+    ("Comment fonctionne la finance solidaire en France ?", "finance solidaire en France"),
+    ("Comment les AMAP partagent-elles les risques ?", None),
+])
+def test_how_subject(question, subject):
+    from rag.compose import how_subject
+    assert how_subject(question) == subject
+
+
+def test_how_does_a_noted_subject_work_opens_with_its_note(corpus_answerer):
+    ans = corpus_answerer.answer("Comment fonctionne une Scop ?")
+    _assert_grounded(ans)
+    assert ans.citations[0].chunk.doc_id == "scop" and "une personne, une voix" in ans.text
+
+
+def test_limited_reads_as_a_question_on_limits(corpus_answerer):
+    ans = corpus_answerer.answer("Pourquoi dit-on que les monnaies locales restent limitées ?")
+    _assert_grounded(ans)
+    assert ans.citations[0].chunk.doc_id == "monnaies-locales-complementaires"
+    assert "débat" in ans.citations[0].chunk.section.lower()
+
+
+def test_a_role_before_a_name_says_who_the_person_is():
+    assert definition_rank("L'invention est attribuée à l'économiste bangladais Muhammad Yunus.", "Muhammad Yunus") == 1
+
+
+def test_a_person_is_defined_forward_from_the_sentence_that_names_their_role(corpus_index):
+    ans = Assistant(Retriever.open(corpus_index)).ask("Qui est Muhammad Yunus ?")
+    _assert_grounded(ans)
+    first = _marked(ans.text)[0][0]
+    assert "Muhammad Yunus" in first and first.startswith("L'invention du microcrédit")   # not the sentence before
+    assert "1976" in ans.text                      # « Son programme Grameen démarre en 1976. » goes on about him
+
+
+def test_a_name_inside_another_bracket_is_not_defined_by_what_follows_the_bracket():
+    s = "DESTINS (Dynamics of Enterprises, Society and Territories towards Social Innovation) a été inauguré en 2020."
+    assert definition_rank(s, "social innovation") == 2
+    assert definition_rank("Territoires innovants en ESS (TIESS) est un organisme québécois.", "TIESS") == 0
+
+
+def test_who_is_offers_the_persons_own_resources_to_read_next(corpus_index):
+    ans = Assistant(Retriever.open(corpus_index)).ask("Who is Nancy Neamtan?")
+    cited = {c.chunk.doc_id for c in ans.citations}
+    docs = Retriever.open(corpus_index).index.documents()
+    own = {d for d, m in docs.items()
+           if "Nancy Neamtan" in (m.get("authors") or []) and d not in cited and m.get("type") in RESOURCE_TYPES}
+    assert own and {r.doc_id for r in ans.further[:len(own)]} == own
