@@ -285,7 +285,6 @@ class Composer:
         self._first_row: dict[str, int] = {}
         self._norm_text: list[str] | None = None
         self._focus_keys: list[tuple[frozenset[str], str, int]] | None = None
-        self._idf_cache: dict[str, float] | None = None
 
     # -- sentences ------------------------------------------------------------------------------------
     def sentences_of(self, row: int, hit: Hit | None = None) -> list[Sent]:
@@ -417,8 +416,6 @@ class Composer:
             keys += [(t, next(iter(d)), -1) for t, d in heads.items() if len(d) == 1]
             self._focus_keys = keys
         q = set(analyze_query(question))
-        idf = self._idf()
-        idf_max = float(np.log(len(self.index.chunks) + 1) + np.log(2))   # a word no chunk holds
         best: dict[str, tuple[float, int]] = {}
         for t, doc_id, is_title in self._focus_keys:
             # a long note title may be named without its last qualifier (« les monnaies locales » for
@@ -427,24 +424,8 @@ class Composer:
                 t = t & q
             if t <= q:
                 # « Institut Godin » says more than « innovation sociale », which every note mentions
-                best[doc_id] = max(best.get(doc_id, (0.0, -1)), (sum(idf.get(w, idf_max) for w in t), is_title))
+                best[doc_id] = max(best.get(doc_id, (0.0, -1)), (sum(self.idf(w) for w in t), is_title))
         return sorted((d for d in best if within is None or d in within), key=lambda d: (-best[d][0], -best[d][1], d))
-
-    def _idf(self) -> dict[str, float]:
-        """Inverse document frequency of the BM25 terms, read from the BM25 index (no pass over the chunks)."""
-        if self._idf_cache is None:
-            n = len(self.index.chunks)
-            bm = getattr(self.index, "bm25", None)
-            df: dict[str, int] = {}
-            if bm is not None and getattr(bm, "scores", None) and "indptr" in bm.scores:
-                ip = np.asarray(bm.scores["indptr"])
-                df = {w: int(ip[t + 1] - ip[t]) for w, t in bm.vocab_dict.items() if t + 1 < len(ip)}
-            else:
-                for c in self.index.chunks:
-                    for w in set(analyze(c.text, c.meta.get("language"))):
-                        df[w] = df.get(w, 0) + 1
-            self._idf_cache = {w: float(np.log((n + 1) / (k + 0.5))) for w, k in df.items()}
-        return self._idf_cache
 
     def rows_of_doc(self, doc_id: str) -> list[int]:
         if not hasattr(self, "_doc_rows"):
