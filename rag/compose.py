@@ -285,6 +285,7 @@ class Composer:
         self._first_row: dict[str, int] = {}
         self._norm_text: list[str] | None = None
         self._focus_keys: list[tuple[frozenset[str], str, int]] | None = None
+        self._title_vecs: tuple[list[str], np.ndarray] | None = None
 
     # -- sentences ------------------------------------------------------------------------------------
     def sentences_of(self, row: int, hit: Hit | None = None) -> list[Sent]:
@@ -379,6 +380,23 @@ class Composer:
             if snt.chunk.doc_id in focus:
                 snt.score += FOCUS_BONUS
         return out
+
+    def note_by_title(self, qvec: np.ndarray, embedder, floor: float, margin: float) -> tuple[str, float] | None:
+        """The concept note whose title is closest to the question vector (titles encoded once, as queries),
+        when it reaches `floor` and beats the next one by `margin`: (doc_id, similarity); None otherwise."""
+        if self._title_vecs is None:
+            docs = self.index.documents()
+            ids = sorted(d for d, m in docs.items() if m.get("type") == "concept" and m.get("title"))
+            vecs = embedder.encode_queries([docs[d]["title"] for d in ids]) if ids else np.zeros((0, len(qvec)))
+            self._title_vecs = (ids, np.asarray(vecs, dtype=np.float32))
+        ids, vecs = self._title_vecs
+        if len(ids) < 2:
+            return None
+        sims = vecs @ qvec
+        order = np.argsort(-sims)
+        if sims[order[0]] >= floor and sims[order[0]] - sims[order[1]] >= margin:
+            return ids[int(order[0])], float(sims[order[0]])
+        return None
 
     def focus(self, question: str, within: set[str] | None = None) -> list[str]:
         """The concept notes a question names, most specific first: every content word of a note's title, of
