@@ -139,6 +139,8 @@ class Assistant:
             hint["subject"] = s.topic
         if route == "comparison" and len(s.compare) == 2:
             hint["compare"] = list(s.compare)
+        if route == "definition" and s.authors:
+            hint["authors"] = list(s.authors)     # « Qui est X ? »: X's own resources to read next
         return hint
 
     def _docs_about(self, places) -> tuple[str, ...]:

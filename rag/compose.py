@@ -214,8 +214,24 @@ def norm(s: str) -> str:
     return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in s.split())
 
 
+def word_cover(qwords: list[tuple[set[str], float]], text_terms: set[str]) -> float:
+    """Share of the weight of the question's words (each given as its analysed forms and a weight) that a text
+    holds in one of their forms."""
+    total = sum(w for _, w in qwords)
+    return sum(w for forms, w in qwords if forms & text_terms) / total if total else 0.0
+
+
 def mentions(text_norm: str, subject_norm: str) -> bool:
     return bool(subject_norm) and f" {subject_norm} " in f" {text_norm} "
+
+
+def _after_name(f: str, m: re.Match) -> str:
+    """What follows the subject's mention; a closing bracket only counts after the whole bracket is the name
+    (« … (TIESS) est… », not « (… towards Social Innovation) a été inauguré »)."""
+    after = f[m.end():]
+    if after.lstrip().startswith(")") and not f[:m.start()].rstrip().endswith("("):
+        return ""
+    return after
 
 
 def defines(sentence: str, subject: str) -> bool:
@@ -227,8 +243,9 @@ def defines(sentence: str, subject: str) -> bool:
         return False
     if _ROLE_BEFORE.search(f[:m.start()]):
         return True     # « l'économiste bangladais Muhammad Yunus »
-    return m.start() <= 25 and _DEFINING.match(f[m.end():]) is not None or \
-        _DEFINING.match(f[m.end():]) is not None and \
+    after = _after_name(f, m)
+    return m.start() <= 25 and _DEFINING.match(after) is not None or \
+        _DEFINING.match(after) is not None and \
         not re.search(r"(?:\b(?:de|du|des|of|par|avec|a|au|aux)|\bd')\s*(?:l'|la |le |les |the )?$", f[:m.start()])
 
 
@@ -250,7 +267,7 @@ def definition_rank(sentence: str, subject: str) -> int:
     m = re.search(rf"(?<!\w){re.escape(fold(subject).lower())}s?(?!\w)", f)
     if m is None:
         return 2
-    if _SAYS_WHAT.match(f[m.end():]):
+    if _SAYS_WHAT.match(_after_name(f, m)):
         return 0
     if m.start() <= 25 or _ROLE_BEFORE.search(f[:m.start()]):
         return 1
@@ -268,7 +285,7 @@ class Composer:
         self._first_row: dict[str, int] = {}
         self._norm_text: list[str] | None = None
         self._focus_keys: list[tuple[frozenset[str], str, int]] | None = None
-        self._idf_cache: dict[str, float] | None = None
+        self._title_vecs: tuple[list[str], np.ndarray] | None = None
 
     # -- sentences ------------------------------------------------------------------------------------
     def sentences_of(self, row: int, hit: Hit | None = None) -> list[Sent]:
@@ -304,6 +321,25 @@ class Composer:
             s.score = s.sim + 0.08 * overlap - 0.01 * (rank - 1) - 0.002 * min(s.pos, 5) + 0.04 * heading[s.row]
             if critique and _CRITIQUE_S.search(s.text):
                 s.score += 0.03
+
+    # -- lexical evidence (the relevance gate's) --------------------------------
+    def idf(self, term: str) -> float:
+        """BM25's inverse document frequency of an analysed term in this index (highest for a term no passage
+        holds); 0.0 when the index has no BM25 part."""
+        table = getattr(self, "_df_table", None)
+        if table is None:
+            bm = self.index.bm25
+            try:
+                table = (bm.vocab_dict, np.diff(np.asarray(bm.scores["indptr"])), int(bm.scores["num_docs"]))
+            except (AttributeError, KeyError, TypeError):
+                table = ({}, np.zeros(0, dtype=np.int64), 0)
+            self._df_table = table
+        vocab, df, n = table
+        if not n:
+            return 0.0
+        i = vocab.get(term)
+        d = int(df[i]) if i is not None and i < len(df) else 0
+        return float(np.log(1.0 + (n - d + 0.5) / (d + 0.5)))
 
     def candidates(self, hits: list[Hit], qvec: np.ndarray, query: str, question: str | None = None,
                    within: set[str] | None = None, n_focus: int = 1) -> list[Sent]:
@@ -345,6 +381,23 @@ class Composer:
                 snt.score += FOCUS_BONUS
         return out
 
+    def note_by_title(self, qvec: np.ndarray, embedder, floor: float, margin: float) -> tuple[str, float] | None:
+        """The concept note whose title is closest to the question vector (titles encoded once, as queries),
+        when it reaches `floor` and beats the next one by `margin`: (doc_id, similarity); None otherwise."""
+        if self._title_vecs is None:
+            docs = self.index.documents()
+            ids = sorted(d for d, m in docs.items() if m.get("type") == "concept" and m.get("title"))
+            vecs = embedder.encode_queries([docs[d]["title"] for d in ids]) if ids else np.zeros((0, len(qvec)))
+            self._title_vecs = (ids, np.asarray(vecs, dtype=np.float32))
+        ids, vecs = self._title_vecs
+        if len(ids) < 2:
+            return None
+        sims = vecs @ qvec
+        order = np.argsort(-sims)
+        if sims[order[0]] >= floor and sims[order[0]] - sims[order[1]] >= margin:
+            return ids[int(order[0])], float(sims[order[0]])
+        return None
+
     def focus(self, question: str, within: set[str] | None = None) -> list[str]:
         """The concept notes a question names, most specific first: every content word of a note's title, of
         its acronym or of a topic only it carries stands in the question (« Comment évalue-t-on l'impact
@@ -381,8 +434,6 @@ class Composer:
             keys += [(t, next(iter(d)), -1) for t, d in heads.items() if len(d) == 1]
             self._focus_keys = keys
         q = set(analyze_query(question))
-        idf = self._idf()
-        idf_max = float(np.log(len(self.index.chunks) + 1) + np.log(2))   # a word no chunk holds
         best: dict[str, tuple[float, int]] = {}
         for t, doc_id, is_title in self._focus_keys:
             # a long note title may be named without its last qualifier (« les monnaies locales » for
@@ -391,24 +442,8 @@ class Composer:
                 t = t & q
             if t <= q:
                 # « Institut Godin » says more than « innovation sociale », which every note mentions
-                best[doc_id] = max(best.get(doc_id, (0.0, -1)), (sum(idf.get(w, idf_max) for w in t), is_title))
+                best[doc_id] = max(best.get(doc_id, (0.0, -1)), (sum(self.idf(w) for w in t), is_title))
         return sorted((d for d in best if within is None or d in within), key=lambda d: (-best[d][0], -best[d][1], d))
-
-    def _idf(self) -> dict[str, float]:
-        """Inverse document frequency of the BM25 terms, read from the BM25 index (no pass over the chunks)."""
-        if self._idf_cache is None:
-            n = len(self.index.chunks)
-            bm = getattr(self.index, "bm25", None)
-            df: dict[str, int] = {}
-            if bm is not None and getattr(bm, "scores", None) and "indptr" in bm.scores:
-                ip = np.asarray(bm.scores["indptr"])
-                df = {w: int(ip[t + 1] - ip[t]) for w, t in bm.vocab_dict.items() if t + 1 < len(ip)}
-            else:
-                for c in self.index.chunks:
-                    for w in set(analyze(c.text, c.meta.get("language"))):
-                        df[w] = df.get(w, 0) + 1
-            self._idf_cache = {w: float(np.log((n + 1) / (k + 0.5))) for w, k in df.items()}
-        return self._idf_cache
 
     def rows_of_doc(self, doc_id: str) -> list[int]:
         if not hasattr(self, "_doc_rows"):
@@ -654,7 +689,38 @@ class Composer:
             return []
         anchor = max(pool, key=lambda c: c.score)
         chunk_sents = [c for c in cands if c.row == anchor.row]
-        return self.span_around(anchor, chunk_sents)
+        return self.window_around(anchor, chunk_sents)
+
+    def window_around(self, anchor: Sent, chunk_sents: list[Sent], max_sents: int = SPAN_MAX,
+                      max_words: int = SPAN_WORDS) -> list[Sent]:
+        """The contiguous span of the anchor's paragraph, in reading order, that holds the anchor and the most
+        relevance: each sentence counts by how far its similarity stands above the anchor's less the margin, so a
+        close sentence before the anchor is taken as readily as one after it (the answer to « Combien… ? »
+        often sits just before the sentence that repeats the question's words). Within `max_sents` and
+        `max_words`; at least two sentences when the paragraph has an eligible neighbour."""
+        para = [s for s in chunk_sents if s.para == anchor.para]
+        i = next(k for k, s in enumerate(para) if s.idx == anchor.idx)
+        floor = anchor.sim - self.relevance["margin"]
+        best: tuple[tuple[bool, float], int, int] | None = None
+        for lo in range(i, -1, -1):
+            if lo < i and not para[lo].eligible:
+                break
+            for hi in range(i, len(para)):
+                if hi > i and not para[hi].eligible:
+                    break
+                span = para[lo:hi + 1]
+                if len(span) > max_sents or sum(s.n_words for s in span) > max_words:
+                    break
+                gain = sum(s.sim - floor for s in span)
+                # two sentences rather than one: the anchor alone rarely says enough
+                key = (len(span) >= 2, gain)
+                if best is None or key > best[0]:
+                    best = (key, lo, hi)
+        _, lo, hi = best
+        if lo == i and i > 0 and para[i - 1].eligible and _LEANS.match(anchor.text) and \
+                sum(s.n_words for s in para[i - 1:hi + 1]) <= max_words:
+            lo -= 1  # the sentence the anchor leans on
+        return para[lo:hi + 1]
 
     def side(self, name: str, retriever, qvec_of, filters, focus: list[str] | None = None) -> list[Sent] | None:
         """A short span saying what one side of a comparison is. `focus`: the notes the question names — when

@@ -33,6 +33,8 @@ _CONNECTIVE = re.compile(
 _ANAPHORA = re.compile(r"(?<![\w-])(?:il|elle|ils|elles|cela|ca|celle|celui|ceux|celles|leur|leurs|"
                        r"it|they|them|this|that|these|those|its|their|ella|ellos|ellas|eso|esto|su|sus|"
                        r"ele|ela|eles|elas|isso|isto|seu|sua|seus|suas)(?![\w-])")
+_WHOLE_CORPUS = re.compile(r"(?<![\w-])(?:corpus|catalogue|catalog|catalogo|collection|colecao|coleccion|"
+                           r"base documentaire|centre de ressources)(?![\w-])")
 _SHORT = 3                 # content words at most: a question this short needs the previous subject
 
 
@@ -101,7 +103,8 @@ def is_follow_up(question: str, own_subject: bool) -> bool:
     if _CONNECTIVE.match(n):
         return not own_subject or len(content) <= _SHORT
     if not own_subject:
-        return True
+        # « Combien d'articles contient le corpus ? » asks about the whole collection: it stands alone
+        return not (_WHOLE_CORPUS.search(n) and _ANAPHORA.search(n) is None)
     return len(content) <= 1 or (_ANAPHORA.search(n) is not None and len(content) <= _SHORT)
 
 

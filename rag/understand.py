@@ -165,7 +165,7 @@ class Router:
 # ---------------------------------------------------------------- hand rules (exact forms only)
 
 _COUNT = re.compile(r"(?<![\w-])(?:combien|how many|number of|nombre (?:total )?(?:de|d')|cuant[oa]s|quant[oa]s|"
-                    r"numero (?:total )?de|count)(?![\w-])")
+                    r"numero (?:total )?de|count|(?:taille|size|tamano|tamanho) (?:du |de l'|de la |del |do |da |of the |of )(?:corpus|catalogue|fonds|collection))(?![\w-])")
 _AUTHORS = re.compile(
     r"(?<![\w-])(?:qui (?:a|ont|avait|est-ce qui a)(?: [\w'-]+)? (?:ecrit|publie|redige|travaille|signe)|"
     r"(?:quels?|quelles?|les|des|which|what|que|quais|cuales|los|os|noms des) (?:sont les )?"
@@ -202,7 +202,7 @@ _WROTE = re.compile(r"(?:qu'(?:a|ont)(?:-t-(?:il|elle))? (?:ecrit|publie)|qu'est
 # ---------------------------------------------------------------- slots
 
 _FRAME = set("""
-combien nombre total y a-t-il a-t-il il ya ya existe existent existe-t-il existent-ils compte comporte contient
+combien nombre total taille size tamano tamanho y a-t-il a-t-il il ya ya existe existent existe-t-il existent-ils compte comporte contient
 contiennent propose proposent recense repertorie corpus dossier catalogue index base collection fonds liste lister
 listez listes enumere enumerez donne donnez donne-moi donnez-moi montre montrez montre-moi montrez-moi affiche
 affichez cite citez presente presentez trouve trouvez quels quelles quel quelle lesquels lesquelles parlent parle

@@ -372,3 +372,42 @@ def test_a_person_is_defined_forward_from_the_sentence_that_names_their_role(cor
     first = _marked(ans.text)[0][0]
     assert "Muhammad Yunus" in first and first.startswith("L'invention du microcrédit")   # not the sentence before
     assert "1976" in ans.text                      # « Son programme Grameen démarre en 1976. » goes on about him
+
+
+def test_a_name_inside_another_bracket_is_not_defined_by_what_follows_the_bracket():
+    s = "DESTINS (Dynamics of Enterprises, Society and Territories towards Social Innovation) a été inauguré en 2020."
+    assert definition_rank(s, "social innovation") == 2
+    assert definition_rank("Territoires innovants en ESS (TIESS) est un organisme québécois.", "TIESS") == 0
+
+
+def test_who_is_offers_the_persons_own_resources_to_read_next(corpus_index):
+    ans = Assistant(Retriever.open(corpus_index)).ask("Who is Nancy Neamtan?")
+    cited = {c.chunk.doc_id for c in ans.citations}
+    docs = Retriever.open(corpus_index).index.documents()
+    own = {d for d, m in docs.items()
+           if "Nancy Neamtan" in (m.get("authors") or []) and d not in cited and m.get("type") in RESOURCE_TYPES}
+    assert own and {r.doc_id for r in ans.further[:len(own)]} == own
+
+
+@pytest.mark.parametrize("question, doc", [
+    ("What is a local currency?", "monnaies-locales-complementaires"),
+    ("¿Qué es el comercio justo?", "commerce-equitable"),
+    ("What is social innovation?", "innovation-sociale"),
+])
+def test_a_definition_in_another_language_opens_with_the_note_whose_title_it_names(corpus_answerer, question, doc):
+    ans = corpus_answerer.answer(question)
+    _assert_grounded(ans)
+    first = ans.citations[0].chunk
+    assert first.doc_id == doc and first.text.lstrip().startswith(_marked(ans.text)[0][0])
+
+
+@pytest.mark.parametrize("question", ["What is the weather tomorrow?", "What is a pizza?",
+                                      "¿Qué es el fútbol?"])
+def test_everyday_definitions_in_another_language_match_no_note_title(corpus_answerer, question):
+    assert not corpus_answerer.answer(question).found
+
+
+def test_a_close_second_title_is_not_taken(corpus_answerer):
+    # « economía solidaria » is as close to « Finance solidaire » as to « Économie sociale et solidaire »
+    qv = corpus_answerer.retriever.embedder.encode_queries(["¿Qué es la economía solidaria?"])[0]
+    assert corpus_answerer.composer.note_by_title(qv, corpus_answerer.retriever.embedder, 0.84, 0.01) is None

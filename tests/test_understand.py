@@ -141,6 +141,16 @@ def test_follow_ups_do_not_snowball(assistant):
     assert a.query == "SCOP en France" and len(a.query) < 30   # the subject and the last place, nothing more
 
 
+def test_a_question_about_the_whole_corpus_stands_alone_after_another_subject(assistant):
+    conv = Conversation()
+    assistant.ask("What is social innovation?", conversation=conv)
+    a = assistant.ask("Combien d'articles contient le corpus ?", conversation=conv)
+    n_articles = sum(1 for m in RESOURCES.values() if m["type"] == "article")
+    assert a.mode == "catalogue" and not a.warnings and a.text.startswith(f"Le corpus compte {n_articles} articles")
+    b = assistant.ask("Des vidéos ?", conversation=conv)        # short and subjectless: still a follow-up
+    assert b.warnings and b.warnings[0].startswith("Question comprise comme")
+
+
 def test_history_is_bounded_and_oversized_history_is_refused(assistant):
     conv = Conversation(max_turns=3)
     for q in ("Qu'est-ce qu'une SCOP ?", "Qu'est-ce qu'une SCIC ?", "Qu'est-ce qu'un PTCE ?", "Et au Québec ?"):
@@ -201,3 +211,10 @@ def test_labels_have_one_home():
     assert app.LANG_LABELS_FR is vocab.LANG_NAMES_FR and app.TYPE_SINGULAR_FR is vocab.TYPE_SINGULAR_FR
     assert types.TYPE_LABELS_FR is vocab.TYPE_LABELS_FR and intent.TYPE_NOUNS is vocab.TYPE_NOUNS
     assert catalog.LANG_NAMES_FR is vocab.LANG_NAMES_FR and llm._LANG_NAMES is vocab.LANG_NAMES_EN
+
+
+@pytest.mark.parametrize("question", ["Quelle est la taille du corpus ?", "What is the size of the corpus?",
+                                      "¿Cuál es el tamaño del corpus?"])
+def test_the_size_of_the_corpus_is_a_count(assistant, question):
+    a = assistant.ask(question)
+    assert a.mode == "catalogue" and a.text.startswith(f"Le corpus compte {len(RESOURCES)} ressources")
