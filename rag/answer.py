@@ -21,6 +21,7 @@ from .compose import (_CRITIQUE_Q, Composer, Sent, clean_side, comparison_sides,
 from .retrieve import Filters, Retriever
 from .text import analyze, analyze_query, detect_language, fold, words
 from .types import RESOURCE_TYPES, Answer, Citation, Hit, Reading
+from .vocab import find_places
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class Evidence:
     shift: float                  # allowance for a question in another language than that passage
     all_names: bool = False       # every proper name of the question stands in the best passage
     shared_name: bool = False     # a proper name of the question stands in one of the three best passages
+    shared_thing: bool = False    # the same, for a name that is not a place (« Cigales », not « Canadá »)
     passage_cover: float = 0.0    # IDF-weighted share of the question's words in the best-covered passage
     sentence_sim: float = 0.0     # cosine of the question and the best sentence (similarity + lexical cover)
     sentence_cover: float = 0.0   # IDF-weighted share of the question's words in that sentence
@@ -80,7 +82,10 @@ class Evidence:
         if self.passage_sim >= th["strong"] - s:
             return True
         if self.passage_sim < th["weak"] - s:
-            if self.all_names and self.passage_sim >= th["weak"] - s - NAMED_SLACK:
+            # a question naming something (« Les Cigales, comment ça marche ? ») is short and scores low: every
+            # name in the best passage, or a name in the three best with most of the question's words, anchors it
+            named = self.all_names or (self.shared_thing and self.passage_cover >= th.get("passage_cover", 0.34))
+            if named and self.passage_sim >= th["weak"] - s - NAMED_SLACK:
                 return True
         elif self.passage_cover >= th.get("passage_cover", 0.34) or self.shared_name:
             return True
@@ -239,14 +244,18 @@ class ExtractiveAnswerer:
             # every name it asks about standing in the best passage's title or text anchors it
             passage = fold(f"{best_hit.chunk.meta.get('title', '')} {best_hit.chunk.text}").lower()
             ev.all_names = all(re.search(rf"\b{re.escape(n)}\b", passage) for n in names)
+        # places anchor nothing on their own: the corpus names many countries
+        places = {w for w in names if find_places(w)}
         qwords = self.question_words(query, lang)
-        if th is None or best >= th["weak"] - shift:
+        if th is None or best >= th["weak"] - shift - (NAMED_SLACK if names else 0.0):
             for h in hits[:3]:
                 passage = f"{h.chunk.meta.get('title', '')} {h.chunk.text}"
                 ev.passage_cover = max(ev.passage_cover,
                                        word_cover(qwords, set(analyze(passage, h.chunk.meta.get("language")))))
                 # a shared proper noun (a place, an organisation) anchors a question asked in another language
-                ev.shared_name = ev.shared_name or bool(names and names & set(words(fold(passage))))
+                shared = names & set(words(fold(passage))) if names else set()
+                ev.shared_name = ev.shared_name or bool(shared)
+                ev.shared_thing = ev.shared_thing or bool(shared - places)
         if th is not None and (ev.relevant(th) or "sentence" not in th):
             return ev
         if cands is None:

@@ -411,3 +411,16 @@ def test_a_close_second_title_is_not_taken(corpus_answerer):
     # « economía solidaria » is as close to « Finance solidaire » as to « Économie sociale et solidaire »
     qv = corpus_answerer.retriever.embedder.encode_queries(["¿Qué es la economía solidaria?"])[0]
     assert corpus_answerer.composer.note_by_title(qv, corpus_answerer.retriever.embedder, 0.84, 0.01) is None
+
+
+def test_a_short_question_naming_a_thing_the_best_passages_hold_is_answered(corpus_answerer):
+    # « Cigales » stands in the three best passages with most of the question's words: the name anchors a
+    # question whose similarity is a little below the floor
+    ans = corpus_answerer.answer("Les Cigales, comment ça marche ?")
+    _assert_grounded(ans)
+    assert "Cigales" in ans.text
+
+
+@pytest.mark.parametrize("question", ["Qual é a capital do Canadá?", "Qui a peint la Joconde ?"])
+def test_a_place_or_a_name_the_corpus_lacks_anchors_nothing(corpus_answerer, question):
+    assert not corpus_answerer.answer(question).found
