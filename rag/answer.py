@@ -16,8 +16,9 @@ from typing import Protocol
 
 import numpy as np
 
-from .compose import (_CRITIQUE_Q, Composer, Sent, clean_side, comparison_sides, definition_subject, how_subject,
-                      subject_forms, word_cover)
+from .compose import Composer, Sent
+from .question import (_CRITIQUE_Q, clean_side, comparison_sides, definition_subject, how_subject, subject_forms,
+                       word_cover)
 from .retrieve import Filters, Retriever
 from .text import analyze, analyze_query, detect_language, fold, words
 from .types import RESOURCE_TYPES, Answer, Citation, Hit, Reading

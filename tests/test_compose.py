@@ -12,7 +12,7 @@ import pytest
 
 from rag.answer import ExtractiveAnswerer
 from rag.assistant import Assistant
-from rag.compose import comparison_sides, definition_subject
+from rag.question import comparison_sides, definition_subject
 from rag.retrieve import Retriever
 from rag.sentences import about_document, passage_sentences
 from rag.types import RESOURCE_TYPES
@@ -229,7 +229,7 @@ def test_assistant_passes_the_question_through(corpus_index):
 
 # -- the note a question names, its sections, persons ---------------------------------------------------
 
-from rag.compose import definition_rank  # noqa: E402
+from rag.question import definition_rank  # noqa: E402
 
 
 @pytest.mark.parametrize("question, doc", [
@@ -335,7 +335,7 @@ def test_a_comparison_answered_from_passages_quotes_the_sentence_that_contrasts_
 @pytest.mark.parametrize("name, side", [("What's measuring social impact", "measuring social impact"),
                                         ("économie solidaire même", "économie solidaire")])
 def test_clean_side(name, side):
-    from rag.compose import clean_side
+    from rag.question import clean_side
     assert clean_side(name) == side
 
 
@@ -345,7 +345,7 @@ def test_clean_side(name, side):
     ("Comment les AMAP partagent-elles les risques ?", None),
 ])
 def test_how_subject(question, subject):
-    from rag.compose import how_subject
+    from rag.question import how_subject
     assert how_subject(question) == subject
 
 

@@ -1,0 +1,199 @@
+"""The forms of a question the composer answers to: a definition's subject, a comparison's two sides, « comment
+fonctionne X ? », a question on limits; and how surely a sentence defines a subject.
+
+Pure text: no index, no model. rag/compose.py picks the spans; rag/answer.py decides which composition a
+question gets.
+"""
+from __future__ import annotations
+
+import re
+
+from .text import fold
+
+# Definition questions, in the four languages of the users. Group "s" is the subject.
+_DEF_LEADS = (r"qu['’ ]?est[- ]ce (?:que|qu['’ ]?)|qu['’]est[- ]ce que c['’]est (?:que|qu['’ ]?)|c['’]est quoi|"
+              r"que (?:veut dire|signifie)|comment (?:d[ée]finir|d[ée]finit-on)|d[ée]finition (?:de |du |des |d['’])|"
+              r"d[ée]finis(?:sez)?|what(?: exactly)? (?:is|are)|what['’]s|define|what does|"
+              r"qu[ée] (?:es|son|significa|quiere decir)|o que (?:é|e|são|sao|significa)|que é|"
+              r"qu['’]entend-on par|qu['’]appelle-t-on|que fait|que font|qui (?:est|était|sont|étaient)|"
+              r"who (?:is|was|are|were)|what is meant by|quem (?:é|e|foi|são)|qui[ée]n (?:es|fue|era)|"
+              r"qu[ée] hace")
+
+_DEFINITION = re.compile(rf"^\s*[¿¡]?\s*(?:{_DEF_LEADS})(?:\s+|(?<=['’]))(?P<s>.+?)\s*(?:exactement|exactly|,? au juste)?\s*[?？!.]*\s*$",
+                         re.I)
+
+_DEF_TAIL = re.compile(r"^\s*(?P<s>[^?,]{2,80}?)\s*,?\s*(?:c['’]est quoi|qu['’]est-ce que c['’]est)"
+                      r"(?:\s+[^?]{0,40})?\s*[?？]*\s*$", re.I)
+
+# words after the subject that are not part of it: « …, concrètement ? », "… do?", « … en France ? »
+_SUBJECT_TAIL = re.compile(r"(?:\s*,.*|\s+(?:et|and|y|e)\s+(?:comment|pourquoi|quels?|quelles?|qui|que|quoi|où|how|why|"
+                           r"what|who|which|c[óo]mo|por qu[ée]|qu[ée]|qual|quais|quem)\b.*|\s+(?:exactement|concr[èe]tement|au juste|exactly|do|mean|stand for|m[êe]me|same|mesmo|mismo)|\s+comme\s+[\w'’-]+)$", re.I)
+
+_PLACE_TAIL = re.compile(r"\s+(?:en|au|aux|dans|selon|pour|in|según|segun|na|no|nos|nas|au sens)\s.*$", re.I)
+
+_ARTICLE = re.compile(r"^(?:l['’]\s*|le |la |les |un |une |des |du |de la |de l['’]|d['’]|the |an? |el |los |las |"
+                      r"lo |o |os |as |um |uma |una |unos |unas |uns |umas )", re.I)
+
+_TRAIL = re.compile(r"\s+(?:en (?:france|économie|economie)|dans (?:l['’]|le |la )\w+)$", re.I)
+
+_COMPARE = [
+    re.compile(r"(?:diff[ée]rences?|distinction|difference|differences|diferencias?|diferen[çc]as?)\b[^?]*?\b"
+               r"(?:entre|between)\s+(?P<a>.+?)\s+(?:et|and|y|e)\s+(?P<b>.+?)\s*[?？.!]*\s*$", re.I),
+    re.compile(r"(?:comparer|compare|comparar|distinguer|distinguish)\s+(?P<a>.+?)\s+(?:et|and|y|e|avec|with|de|from)"
+               r"\s+(?P<b>.+?)\s*[?？.!]*\s*$", re.I),
+    re.compile(r"^\s*(?P<a>[^,?]{2,50}?)\s+(?:vs\.?|versus|contre)\s+(?P<b>[^,?]{2,50}?)\s*[?？.!]*\s*$", re.I),
+    re.compile(r"^\s*(?:(?:qu['’]est-ce qui (?:distingue|sépare|separe))\s+)(?P<a>.+?)\s+(?:de|et)\s+(?P<b>.+?)\s*[?？]*\s*$",
+               re.I),
+    re.compile(r"^\s*(?P<a>[^,?]{2,50}?)\s+(?:et|and|y|e)\s+(?P<b>[^,?]{2,50}?)\s*:\s*(?:quelles? |what |which )?"
+               r"(?:diff[ée]rences?|differences?)\s*[?？]*\s*$", re.I),
+    re.compile(r"^\s*(?P<a>[^,?:]{2,50}?)\s+(?:ou|et|or|and|o|y|e)\s+(?P<b>[^,?:]{2,50}?)\s*:\s*[^:]*"
+               r"(?:distingu|diff[ée]ren|m[êe]me chose|compar|same thing)", re.I),
+    re.compile(r"(?:en quoi|how (?:does|do|is|are))\s+(?P<a>.+?)\s+(?:diff[èe]re\w*|se distingue\w*|"
+               r"se diff[ée]rencie\w*|differs?|different)(?:-t-(?:il|elle|ils|elles))?\s+(?:de la |du |des |de l['’]|"
+               r"d['’]|de |from the |from )(?P<b>.+?)\s*[?？.!]*\s*$", re.I),
+    re.compile(r"^\s*(?:plut[ôo]t\s+)?(?P<a>[^,?]{2,40}?)\s+ou\s+(?P<b>[^,?]{2,40}?)\s*[?？]\s*$", re.I),
+]
+
+# « A ou B ? » is a comparison only when A is a name, not the start of another question
+_QUESTION_WORD = re.compile(r"^(?:comment|pourquoi|quand|où|ou|qui|que|quoi|quel|quelle|quels|quelles|est-ce|faut-il|"
+                            r"peut-on|combien|how|why|what|which|who|when|where|c[óo]mo|por qu[ée]|qu[ée]|qual|quais|"
+                            r"quem|onde)\b", re.I)
+
+_COMPARE_LEAD = re.compile(r"^(?:quelle est la |quelles sont les |what is the |what are the |what['’]s the |what['’]s |"
+                           r"cu[áa]l es la |qual (?:é|e) a |la |les |the |a |as )", re.I)
+
+def clean_side(name: str) -> str:
+    """One side of a comparison without the question's opening words (« What's measuring… » → "measuring…")."""
+    return clean_subject(_COMPARE_LEAD.sub("", name.strip()))
+
+# Words after a subject that make a sentence define it: « X est… », « X, créé en… », "X is…".
+_DEFINING = re.compile(fold(
+    r"^\s*\)?\s*(?:\([^)]{0,120}\)\s*)?,?\s*(?:(?:qui |c['’]est |ce sont )?(?:est|sont|était|étaient|désigne\w*|"
+    r"se définit|se définissent|signifie|renvoie|regroupe|rassemble|réunit|constitue|consiste|naît|nait|né|née|"
+    r"apparaît|apparait|apparaissent|créé|créée|créés|fondé|fondée|installé|installée|basé|basée|situé|située|implanté|implantée|présenté|"
+    r"présentée|lancé|lancée|apparu|apparue|is|are|was|were|refers|means|es|son|fue|significa|designa|"
+    r"é|são|foi|a été|a d['’]abord|fut|has been|a fondé|a créé|dirige|préside)\b|:|,\s+(?:[\w'’-]+\s+){0,4}?(?:de|du|des|d['’]|à|au|aux|en|of|at)\b)"), re.I)  # matched against folded text
+
+# Questions about limits and debates, and the sections and sentences that discuss them.
+_CRITIQUE_Q = re.compile(r"\b(?:limites?|limit[ée]e?s?|critiques?|reproch\w*|d[ée]bats?|risques?|inconv[ée]nients?|d[ée]rives?|"
+                         r"tensions?|controvers\w*|r[ée]ticences?|faiblesses?|limits?|limitations?|criticisms?|"
+                         r"critiques?|drawbacks?|risks?|limitaciones|cr[íi]ticas?|riesgos?|limita[çc][õo]es|"
+                         r"cr[íi]ticas?)\b", re.I)
+
+# Questions on how something works, and the sections of a note that tell it.
+_HOW_Q = re.compile(r"^\s*(?:(?:et|mais|alors|and|so)\s+)?(?:comment|how|c[óo]mo)\b|\b(?:fonctionne\w*|marche-t-\w+|"
+                    r"s'organise\w*|organis[ée]e?s?|works?|funciona\w*|m[ée]thodes?|methods?)\b", re.I)
+
+def clean_subject(s: str) -> str:
+    s = re.sub(r"[«»“”\"]", " ", s)
+    s = " ".join(s.split()).strip("'")
+    s = re.sub(r"\s*[?？!.]+\s*$", "", s)
+    s = _SUBJECT_TAIL.sub("", s)
+    for _ in range(2):
+        s = _ARTICLE.sub("", s).strip()
+    return s.strip(" ,;:«»\"'")
+
+def definition_subject(question: str) -> str | None:
+    """The subject of a definition question, or None: « Qu'est-ce que l'Institut Godin ? » → "Institut Godin"."""
+    m = _DEFINITION.match(question) or _DEF_TAIL.match(question)
+    if not m:
+        return None
+    s = clean_subject(m.group("s"))
+    if s and len(s.split()) > 8:
+        s = clean_subject(_PLACE_TAIL.sub("", s))
+    if not s or len(s.split()) > 8:
+        return None
+    return s
+
+def subject_forms(subject: str) -> list[str]:
+    """The subject as asked, then without a trailing place or frame (« X en France », « X au sens de la loi »)."""
+    out = [subject]
+    short = clean_subject(_PLACE_TAIL.sub("", subject))
+    if short and short != subject:
+        out.append(short)
+    return out
+
+_HOW_SUBJECT = re.compile(r"^\s*[¿]?\s*(?:comment (?:fonctionne(?:nt)?|marche(?:nt)?)(?:-t-(?:il|elle|ils|elles))?|"
+                          r"how (?:does|do) (?P<en>.+?) work|c[óo]mo funciona(?:n)?|como funciona(?:m)?)\s*(?P<s>.*?)\s*[?？.!]*\s*$",
+                          re.I)
+
+def how_subject(question: str) -> str | None:
+    """The subject of « Comment fonctionne X ? » / "How does X work?" / « ¿Cómo funciona X? », or None."""
+    m = _HOW_SUBJECT.match(question)
+    if not m:
+        return None
+    s = clean_subject(m.group("en") or m.group("s") or "")
+    return s if s and len(s.split()) <= 6 else None
+
+def comparison_sides(question: str) -> list[str] | None:
+    """The two sides of a comparison question, or None."""
+    q = question.strip()
+    for pat in _COMPARE:
+        m = pat.search(q)
+        if m and pat is _COMPARE[-1] and (_QUESTION_WORD.match(m.group("a")) or len(m.group("a").split()) > 4):
+            continue
+        if m:
+            a, b = clean_subject(_COMPARE_LEAD.sub("", m.group("a"))), clean_subject(m.group("b"))
+            a = re.sub(r"^(?:entre|between)\s+", "", a, flags=re.I)
+            a = clean_subject(a)
+            if a and b and fold(a).lower() != fold(b).lower() and len(a.split()) <= 6 and len(b.split()) <= 6:
+                return [a, b]
+    return None
+
+def norm(s: str) -> str:
+    s = fold(s).lower().replace("’", "'")
+    s = re.sub(r"[^\w]+", " ", s).strip()
+    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in s.split())
+
+def word_cover(qwords: list[tuple[set[str], float]], text_terms: set[str]) -> float:
+    """Share of the weight of the question's words (each given as its analysed forms and a weight) that a text
+    holds in one of their forms."""
+    total = sum(w for _, w in qwords)
+    return sum(w for forms, w in qwords if forms & text_terms) / total if total else 0.0
+
+def mentions(text_norm: str, subject_norm: str) -> bool:
+    return bool(subject_norm) and f" {subject_norm} " in f" {text_norm} "
+
+def _after_name(f: str, m: re.Match) -> str:
+    """What follows the subject's mention; a closing bracket only counts after the whole bracket is the name
+    (« … (TIESS) est… », not « (… towards Social Innovation) a été inauguré »)."""
+    after = f[m.end():]
+    if after.lstrip().startswith(")") and not f[:m.start()].rstrip().endswith("("):
+        return ""
+    return after
+
+def defines(sentence: str, subject: str) -> bool:
+    """Whether a sentence reads as a definition of `subject`: it names it early on, or says what it is."""
+    f = fold(sentence).lower().replace("’", "'")
+    s = fold(subject).lower()
+    m = re.search(rf"(?<!\w){re.escape(s)}s?(?!\w)", f)
+    if not m:
+        return False
+    if _ROLE_BEFORE.search(f[:m.start()]):
+        return True     # « l'économiste bangladais Muhammad Yunus »
+    after = _after_name(f, m)
+    return m.start() <= 25 and _DEFINING.match(after) is not None or \
+        _DEFINING.match(after) is not None and \
+        not re.search(r"(?:\b(?:de|du|des|of|par|avec|a|au|aux)|\bd')\s*(?:l'|la |le |les |the )?$", f[:m.start()])
+
+_SAYS_WHAT = re.compile(fold(r"^\)?\s*(?:est|sont|était|étaient|a été|fut|désigne|naît|nait|apparaît|apparait|is|are|"
+                             r"was|were|has been|es|fue|é|foi)\b"))
+
+# « l'économiste bangladais Muhammad Yunus »: a role just before a name says who the person is
+_ROLE_BEFORE = re.compile(fold(r"\b(?:économiste|sociologue|fondat\w+|président\w*|directeur|directrice|chercheu\w+|"
+                               r"professeur\w*|journaliste|militant\w*|ingénieur\w*|éducateur|éducatrice|philosophe|"
+                               r"historien\w*|economist|sociologist|founder|professor|researcher)"
+                               r"(?:\s+[\w'-]+){0,2}\s*,?\s*$"))
+
+def definition_rank(sentence: str, subject: str) -> int:
+    """How surely a sentence defines the subject: 0 it says what the subject is (« X est… », « (TIESS) est… »),
+    1 it opens on it (« La Québécoise Nancy Neamtan, présidente… »), 2 it only mentions it."""
+    f = fold(sentence).lower().replace("’", "'")
+    m = re.search(rf"(?<!\w){re.escape(fold(subject).lower())}s?(?!\w)", f)
+    if m is None:
+        return 2
+    if _SAYS_WHAT.match(_after_name(f, m)):
+        return 0
+    if m.start() <= 25 or _ROLE_BEFORE.search(f[:m.start()]):
+        return 1
+    return 2
