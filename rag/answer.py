@@ -22,7 +22,7 @@ from .question import (_CRITIQUE_Q, clean_side, comparison_sides, definition_sub
 from .retrieve import Filters, Retriever
 from .text import analyze, analyze_query, detect_language, fold, words
 from .types import RESOURCE_TYPES, Answer, Citation, Hit, Reading
-from .vocab import find_places
+from .vocab import RESOURCE_NOUN_RE, find_places
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,9 @@ class ExtractiveAnswerer:
         if th is not None and (ev.relevant(th) or "sentence" not in th):
             return ev
         if cands is None:
-            cands = self.composer.candidates(hits, qvec, query, query)
+            # the passages retrieval returned only (a note the question names is not evidence that a filtered
+            # search found anything)
+            cands = self.composer.candidates(hits, qvec, query, query, within={h.chunk.doc_id for h in hits})
         # the sentence with the best similarity plus lexical cover, among those holding two of the question's
         # words (one for a one-word question)
         need = min(2, len(qwords))
@@ -281,7 +283,9 @@ class ExtractiveAnswerer:
         and a question whose rare words the corpus never uses has little cover."""
         out = []
         for w in dict.fromkeys(words(query)):
-            if fold(w) in _ASKING:
+            # nor do the words naming a kind of resource (« une vidéo sur… »): they match sentences describing
+            # videos, not the subject asked about
+            if fold(w) in _ASKING or RESOURCE_NOUN_RE.fullmatch(fold(w).lower()):
                 continue
             own = analyze(w, lang)
             if not own:  # a stop word of the question's language
