@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .catalog import author_matches
 from .compose import Composer, Sent
 from .question import (_CRITIQUE_Q, clean_side, comparison_sides, definition_subject, how_subject, subject_forms,
                        word_cover)
@@ -359,12 +360,11 @@ class ExtractiveAnswerer:
 
 
 def _by_authors(index, authors, cited: set[str]) -> list[Reading]:
-    """The resources of the index signed by one of `authors` (names compared without accents or case)."""
-    wanted = {fold(a).lower() for a in authors}
+    """The resources of the index signed by one of `authors`, matched as the catalogue matches them."""
     out = []
     for doc_id, m in index.documents().items():
         if doc_id in cited or m.get("type") not in RESOURCE_TYPES:
             continue
-        if wanted & {fold(str(a)).lower() for a in (m.get("authors") or [])}:
+        if any(author_matches(name, str(a)) for name in authors for a in (m.get("authors") or [])):
             out.append(Reading(doc_id=doc_id, meta=dict(m)))
     return sorted(out, key=lambda r: -(r.meta.get("year") or 0))

@@ -306,13 +306,15 @@ class Composer:
         return []
 
     @staticmethod
-    def paragraph_opening(para: list[Sent], max_sents: int = SPAN_MAX, max_words: int = SPAN_WORDS) -> list[Sent]:
-        """A paragraph's first eligible sentences, in reading order, within the span's limits."""
+    def paragraph_opening(para: list[Sent], max_sents: int = SPAN_MAX, max_words: int = SPAN_WORDS,
+                          skip_before: int = -1) -> list[Sent]:
+        """A paragraph's first eligible sentences, in reading order, within the span's limits. An ineligible
+        sentence ends the span, unless the span has not yet reached sentence `skip_before` (then it is skipped)."""
         span: list[Sent] = []
         words_n = 0
         for s in sorted(para, key=lambda x: x.idx):
             if not s.eligible:
-                if span:
+                if span and span[-1].idx >= skip_before:
                     break
                 continue
             if span and (len(span) >= max_sents or words_n + s.n_words > max_words):
@@ -481,17 +483,7 @@ class Composer:
         chunk_sents = [c for c in cands if c.row == anchor.row]
         para = [c for c in chunk_sents if c.para == anchor.para]
         if [c.idx for c in para].index(anchor.idx) <= 2:
-            span: list[Sent] = []
-            words_n = 0
-            for c in para:
-                if not c.eligible:
-                    if span and (span[-1].idx >= anchor.idx):
-                        break
-                    continue
-                if span and (len(span) >= SPAN_MAX or words_n + c.n_words > SPAN_WORDS):
-                    break
-                span.append(c)
-                words_n += c.n_words
+            span = self.paragraph_opening(para, skip_before=anchor.idx)
             if any(c.idx == anchor.idx for c in span):
                 return span
         return self.span_around(anchor, chunk_sents)
