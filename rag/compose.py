@@ -20,7 +20,7 @@ chunk it cites.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -80,11 +80,6 @@ class Sent:
         # a question in a passage asks, it does not answer
         return (not self.about and 5 <= self.n_words <= 90 and not self.text.startswith(_SKIP_START)
                 and not self.text.rstrip().endswith(("?", "？")))
-
-
-@dataclass
-class Composed:
-    parts: list[tuple[str | None, list[Sent]]] = field(default_factory=list)  # (label, sentences) in order
 
 
 class Composer:

@@ -34,7 +34,6 @@ _PLACE_TAIL = re.compile(r"\s+(?:en|au|aux|dans|selon|pour|in|según|segun|na|no
 _ARTICLE = re.compile(r"^(?:l['’]\s*|le |la |les |un |une |des |du |de la |de l['’]|d['’]|the |an? |el |los |las |"
                       r"lo |o |os |as |um |uma |una |unos |unas |uns |umas )", re.I)
 
-_TRAIL = re.compile(r"\s+(?:en (?:france|économie|economie)|dans (?:l['’]|le |la )\w+)$", re.I)
 
 _COMPARE = [
     re.compile(r"(?:diff[ée]rences?|distinction|difference|differences|diferencias?|diferen[çc]as?)\b[^?]*?\b"
