@@ -11,6 +11,7 @@ handler checks the account again on the server (hiding a tab is not a permission
 import html
 import logging
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -83,6 +84,22 @@ def gaps_html(gaps) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ form logic
+
+_stamp_lock = threading.Lock()
+_last_stamp = ["", 0]
+
+
+def stamp() -> str:
+    """The time shown before a status, never twice the same: two saves within one second (a quick correction
+    after an error) would otherwise show an identical status, and neither the person nor the page could tell
+    that the second click was answered."""
+    now = time.strftime("%H:%M:%S")
+    with _stamp_lock:
+        if now == _last_stamp[0]:
+            _last_stamp[1] += 1
+            return f"{now} ({_last_stamp[1] + 1})"
+        _last_stamp[:] = [now, 0]
+        return now
 
 class StaffForm:
     """The form's behaviour without Gradio: raw field values in, (status, per-field errors) out."""
@@ -211,7 +228,7 @@ def build_tabs(app, *, staff: set[str] | None, workshop: bool, host: str = "127.
             kind, msg, errors = form.submit(values, data[editing], data[version], confirm)
         except InnosocError as e:
             return [f"Erreur : {esc(e)}", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()] + err_updates({})
-        msg = f"{time.strftime('%H:%M:%S')} — {msg}"  # each click gets a visibly new status, even if the same
+        msg = f"{stamp()} — {msg}"  # each click gets a visibly new status, even if the same
         if kind == "saved":
             new_id = errors.pop("_id")
             _, new_ver = form.load(new_id)
@@ -261,7 +278,7 @@ def build_tabs(app, *, staff: set[str] | None, workshop: bool, host: str = "127.
         if not editing_id:
             return ["Ouvrez d'abord la fiche à retirer.", gr.skip(), gr.skip(), gr.skip(), gr.skip()] + err_updates({})
         kind, msg, errors = form.withdraw(editing_id, ver)
-        msg = f"{time.strftime('%H:%M:%S')} — {msg}"
+        msg = f"{stamp()} — {msg}"
         if kind != "withdrawn":
             return [msg, gr.skip(), gr.skip(), gr.skip(), gr.skip()] + err_updates(errors)
         return [msg, "", "", gr.update(visible=False), gr.update(choices=form.resources(), value=None)] + err_updates({})

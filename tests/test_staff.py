@@ -308,3 +308,12 @@ def test_staff_tabs_exist_only_with_accounts(staffed):
     assert {"Ajouter une ressource", "Questions sans réponse", "Atelier"} & tabs(build_ui(app)) == set()
     assert {"Ajouter une ressource", "Questions sans réponse"} <= tabs(build_ui(app, staff={"doc"}))
     assert "Atelier" in tabs(build_ui(app, workshop=True))
+
+
+def test_status_stamps_differ_even_within_one_second():
+    """Two saves in the same second (a quick correction after an error) must not show the same status: the
+    staff UI test waited forever on CI when the second « corrigez les champs » message equalled the first."""
+    from rag.staff_ui import stamp
+    stamps = [stamp() for _ in range(200)]  # far quicker than a second
+    assert len(set(stamps)) == len(stamps)
+    assert all(re.fullmatch(r"\d\d:\d\d:\d\d( \(\d+\))?", s) for s in stamps)
