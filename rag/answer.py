@@ -17,8 +17,8 @@ from typing import Protocol
 import numpy as np
 
 from .catalog import author_matches
-from .compose import Composer, Sent
-from .question import (_CRITIQUE_Q, clean_side, comparison_sides, definition_subject, how_subject, subject_forms,
+from .compose import ANSWER_WORDS, Composer, Sent
+from .question import (_CRITIQUE_Q, asks_about, clean_side, comparison_sides, definition_subject, how_subject, subject_forms,
                        word_cover)
 from .retrieve import Filters, Retriever
 from .text import analyze, analyze_query, detect_language, fold, words
@@ -51,6 +51,7 @@ CROSS_LINGUAL_SHIFT = 0.04
 TITLE_MATCH = 0.84
 TITLE_MARGIN = 0.01
 TITLE_SURE = 0.90      # this close, the note counts even when retrieval did not return it
+NAMED_HITS = 5         # a resource named by a rare word counts when retrieval ranks it this high
 # How far below `weak` a passage may score when it holds every proper name of the question.
 NAMED_SLACK = 0.04
 
@@ -164,7 +165,13 @@ class ExtractiveAnswerer:
             if match and (match[0] in {h.chunk.doc_id for h in found_hits} or match[1] >= TITLE_SURE) \
                     and not (within and match[0] not in within):
                 titled = match[0]
-        if not hits or not (titled or self._relevant(query, qvec, hits, cands)):
+        # a resource the question names by a rare word that is not a place (« Tell me about Ellyx. ») and that
+        # retrieval found: the question is about it, however low an English question scores on a French fiche
+        named = self.composer.named_resource(question)
+        if named and (within is not None and named[0] not in within
+                      or named[0] not in {h.chunk.doc_id for h in found_hits[:NAMED_HITS]}):
+            named = None
+        if not hits or not (titled or (named and named[1]) or self._relevant(query, qvec, hits, cands)):
             return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
         sides = hint.get("compare") if route == "comparison" else None
         if route in (None, "comparison") and not sides:
@@ -198,6 +205,9 @@ class ExtractiveAnswerer:
                 lead = self.composer.definition(subject, cands, qvec)
                 if lead:
                     break
+            if not lead and named and (asks_about(question) or definition_subject(question)):
+                # « C'était quoi, CaféLaboQUARTIERS ? »: what the resource that names it says first
+                lead = self.composer.opening_span(named[0])
             if not lead:
                 lead = self.composer.section_lead(question, cands, within)
             if not lead and route in (None, "passage") and (how := how_subject(question)):
@@ -211,8 +221,16 @@ class ExtractiveAnswerer:
                 lead = self.composer.general(cands)
             if not lead:
                 return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
-            parts = [(None, lead)]
+            # a short lead is followed by more of its own document (its figures, how it works): first when the
+            # question names that document, else within what sentences from other sources leave of the length
+            own = bool(named) and lead[0].chunk.doc_id == named[0]
+            if own:
+                bare = asks_about(question) or bool(definition_subject(question))
+                lead = lead + self.composer.substance(lead, cands, named=True, in_order=bare)
             extras = self.composer.extras(lead, cands, query)
+            if not own:
+                lead = lead + self.composer.substance(lead, cands, budget=ANSWER_WORDS - sum(x.n_words for x in extras))
+            parts = [(None, lead)]
             if extras:
                 parts.append((None, extras))
         ans = self._compose(question, query, hits, parts)

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .question import _CRITIQUE_Q, _HOW_Q, definition_rank, defines, mentions, norm, subject_forms
-from .text import analyze, analyze_query, fold, words
+from .text import analyze, analyze_query, detect_language, fold, words
 from .types import Chunk, Hit
+from .vocab import find_places, normalize
 
 
 # Sentences that lean on the one before them.
@@ -48,6 +49,8 @@ _DEBATE_SEC = re.compile(r"\b(?:d[ée]bats?|limites?|critiques?|enjeux|r[ée]par
 _CORPUS_SECTION = re.compile(r"^\s*(?:dans le corpus|pour aller plus loin|ressources du corpus|in the corpus)\b", re.I)
 # How much a sentence of the note the question names is preferred (cosine similarities sit within ~0.1).
 FOCUS_BONUS = 0.02
+# A word held by few passages (BM25 idf; 3.5 ≈ fewer than 3 % of them) can name a resource.
+NAME_IDF = 3.5
 _SKIP_START = ("Voir aussi", "Résumé (", "Resumen (", "Resumo (", "Riassunto (")
 
 SIDE_SENTS = 3         # one side of a comparison: a short span
@@ -55,6 +58,9 @@ SIDE_WORDS = 65
 SPAN_MAX = 4
 SPAN_WORDS = 95        # the lead span stops growing past this
 ANSWER_WORDS = 130     # extras are added only while the answer stays about this long
+SUBSTANCE_UNDER = 70   # a lead shorter than this is followed by more of its own document
+FIGURE_BONUS = 0.02
+NAMED_FIGURE_BONUS = 0.05   # when the question only names the document, its similarity tells its sentences apart less
 
 
 @dataclass
@@ -94,6 +100,7 @@ class Composer:
         self._norm_text: list[str] | None = None
         self._focus_keys: list[tuple[frozenset[str], str, int]] | None = None
         self._title_vecs: tuple[list[str], np.ndarray] | None = None
+        self._titles: dict[str, set[str]] | None = None
 
     # -- sentences ------------------------------------------------------------------------------------
     def sentences_of(self, row: int, hit: Hit | None = None) -> list[Sent]:
@@ -251,7 +258,82 @@ class Composer:
             if t <= q:
                 # « Institut Godin » says more than « innovation sociale », which every note mentions
                 best[doc_id] = max(best.get(doc_id, (0.0, -1)), (sum(self.idf(w) for w in t), is_title))
-        return sorted((d for d in best if within is None or d in within), key=lambda d: (-best[d][0], -best[d][1], d))
+        out = sorted((d for d in best if within is None or d in within), key=lambda d: (-best[d][0], -best[d][1], d))
+        # a resource the question names by a rare word (« Ellyx », « SSEVET2 ») is read whole too, after the notes
+        named = self.named_resource(question)
+        if named and named[0] not in out and (within is None or named[0] in within):
+            out.append(named[0])
+        return out
+
+    def named_resource(self, question: str) -> tuple[str, bool] | None:
+        """The one document a question names by a rare word (« Tell me about Ellyx. », « Le BEPA, c'est quoi ? »,
+        « … la Saúde Criança … »): a word few passages hold (idf ≥ NAME_IDF) that stands in the title of only
+        one document, or in only one document at all. Only names count — capitalised words, not places (the
+        corpus names many countries: « la capitale de l'Australie » names no resource); a lower-case rare word
+        (« recuperadas ») would point at the one fiche with a summary in that language. (doc_id, True) or None."""
+        titles = self._title_terms_index()
+        lang = detect_language(question)
+        votes: dict[str, float] = {}
+        sure: set[str] = set()
+        # a name is written with a capital (the question's first word too: « Coopaname, c'est quoi ? » — the
+        # rarity floor leaves out « Comment », « Quelles »…); places anchor nothing: the corpus names many
+        # countries and cities
+        capital = {fold(w) for w in words(" ".join(re.findall(r"\b[A-ZÀ-Ý][\w'’-]*", question)))}
+        n = normalize(question)
+        placed = {fold(w) for _, st, en in find_places(question, n) for w in words(n[st:en])}
+        # a city the vocabulary does not list reads as one after « à », "in", « em »… (« … à Montréal ? »)
+        placed |= {fold(w).lower() for w in re.findall(r"\b(?:à|in|en|au|em|at)\s+([A-ZÀ-Ý][\w-]+)", question)}
+        for w in dict.fromkeys(words(question)):
+            if fold(w) not in capital or fold(w) in placed:
+                continue
+            forms = set(analyze(w, lang)) | set(analyze(w, "fr"))
+            forms = {f for f in forms if self.idf(f) >= NAME_IDF}
+            if not forms:
+                continue
+            docs: set[str] = set()
+            for f in forms:
+                d = titles.get(f, set())
+                docs |= d if len(d) == 1 else set()
+            weight = 2.0
+            if len(docs) != 1:
+                # a name only one document holds (« Saúde Criança »)
+                docs = set().union(*(self.docs_with_term(f) for f in forms))
+                weight = 1.0
+            if len(docs) != 1:
+                continue
+            d = next(iter(docs))
+            votes[d] = votes.get(d, 0.0) + weight
+            sure.add(d)
+        if not votes:
+            return None
+        ranked = sorted(votes.items(), key=lambda kv: -kv[1])
+        if len(ranked) > 1 and ranked[1][1] == ranked[0][1]:
+            return None
+        return ranked[0][0], ranked[0][0] in sure
+
+    def _title_terms_index(self) -> dict[str, set[str]]:
+        if self._titles is None:
+            self._titles = {}
+            for doc_id, m in self.index.documents().items():
+                if m.get("type") == "dossier":
+                    continue  # the introduction names everything and explains nothing in particular
+                for t in set(analyze(m.get("title") or "", m.get("language"))):
+                    self._titles.setdefault(t, set()).add(doc_id)
+        return self._titles
+
+    def docs_with_term(self, term: str) -> set[str]:
+        """The documents one of whose passages holds an analysed term (from the BM25 index's postings)."""
+        bm = self.index.bm25
+        try:
+            i = bm.vocab_dict.get(term)
+            if i is None:
+                return set()
+            ptr, ind = bm.scores["indptr"], bm.scores["indices"]
+            rows = ind[int(ptr[i]):int(ptr[i + 1])]
+        except (AttributeError, KeyError, TypeError, IndexError):
+            return set()
+        docs = {self.index.chunks[int(r)].doc_id for r in rows if int(r) < len(self.index.chunks)}
+        return {d for d in docs if (self.index.documents().get(d) or {}).get("type") != "dossier"}
 
     def rows_of_doc(self, doc_id: str) -> list[int]:
         if not hasattr(self, "_doc_rows"):
@@ -556,6 +638,43 @@ class Composer:
         best = max(cands, key=lambda c: c.score)
         return self.span_around(best, [c for c in self.candidates(hits, qv, name) if c.row == best.row],
                                 max_sents=2, max_words=60)
+
+    def substance(self, lead: list[Sent], cands: list[Sent], named: bool = False, in_order: bool = False,
+                  budget: int = ANSWER_WORDS) -> list[Sent]:
+        """After a short lead (a document's opening: what and where), the span of the same document that says
+        the most on the question — how it works, its figures, its results — read in its paragraph, within the
+        answer's length. `named`: the question names that document, so every one of its sentences is on it
+        (the question's vector, « Tell me about Ellyx. », says little more than the name). `in_order`: the
+        question asks what the document is about and nothing more — its next paragraph is read."""
+        if not lead:
+            return []
+        doc = lead[0].chunk.doc_id
+        words_n = sum(s.n_words for s in lead)
+        if any(s.chunk.doc_id != doc for s in lead) or words_n >= SUBSTANCE_UNDER:
+            return []
+        have = {s.text for s in lead}
+        lead_rows = {(s.row, s.para) for s in lead}
+        best_sim = max((c.sim for c in cands), default=0.0)
+        floor = -1.0 if named else best_sim - 2 * self.relevance["margin"]
+        pool = [c for c in cands if c.chunk.doc_id == doc and c.eligible and c.text not in have
+                and (c.row, c.para) not in lead_rows and c.sim >= floor and words_n + c.n_words <= budget]
+        if not pool:
+            return []
+        if in_order:
+            # the question asks nothing but what the document is about: its next paragraph, as the document reads
+            after = [c for c in pool if (c.row, c.para) > max(lead_rows)]
+            if after:
+                first = min(after, key=lambda c: (c.row, c.para, c.idx))
+                para = [c for c in pool if c.row == first.row and c.para == first.para]
+                span = self.paragraph_opening(para, max_sents=3, max_words=budget - words_n)
+                if span:
+                    return span
+        # figures and mechanisms are what an opening lacks
+        bonus = NAMED_FIGURE_BONUS if named else FIGURE_BONUS
+        anchor = max(pool, key=lambda c: c.score + (bonus if re.search(r"\d", c.text) else 0.0))
+        chunk_sents = [c for c in cands if c.row == anchor.row and c.text not in have]
+        span = self.window_around(anchor, chunk_sents, max_sents=3, max_words=budget - words_n)
+        return [c for c in span if c.eligible]
 
     def extras(self, lead: list[Sent], cands: list[Sent], query: str = "", limit: int = 2) -> list[Sent]:
         """At most `limit` sentences from other sources that bring content the lead lacks: close to the question

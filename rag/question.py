@@ -23,7 +23,7 @@ _DEFINITION = re.compile(rf"^\s*[¿¡]?\s*(?:{_DEF_LEADS})(?:\s+|(?<=['’]))(?P
                          re.I)
 
 _DEF_TAIL = re.compile(r"^\s*(?P<s>[^?,]{2,80}?)\s*,?\s*(?:c['’]est quoi|qu['’]est-ce que c['’]est)"
-                      r"(?:\s+[^?]{0,40})?\s*[?？]*\s*$", re.I)
+                      r"(?:\s+[^?]{0,60})?\s*[?？]*\s*$", re.I)
 
 # words after the subject that are not part of it: « …, concrètement ? », "… do?", « … en France ? »
 _SUBJECT_TAIL = re.compile(r"(?:\s*,.*|\s+(?:et|and|y|e)\s+(?:comment|pourquoi|quels?|quelles?|qui|que|quoi|où|how|why|"
@@ -104,6 +104,18 @@ def definition_subject(question: str) -> str | None:
         return None
     return s
 
+_ABOUT_Q = re.compile(r"^\s*[¿¡]?\s*(?:(?:tell|talk to) me (?:about|of)|what do (?:you|we) know about|"
+                      r"parle[sz]?[- ]moi (?:de |du |des |d['’])|pr[ée]sente[sz]?[- ]moi|que sai[st]-(?:tu|on) (?:de |du |des |sur )|"
+                      r"c['’][ée]tait quoi|qu['’]est-ce que c['’][ée]tait|me fal[ae] (?:de|do|da|dos|das|sobre)|"
+                      r"fal[ae](?:-me)? (?:de|do|da|dos|das|sobre)|h[áa]blame (?:de|del|sobre)|cu[ée]ntame (?:de|del|sobre))\b",
+                      re.I)
+
+
+def asks_about(question: str) -> bool:
+    """« Parle-moi de X », "Tell me about X", « C'était quoi, X ? », « Me fala do X »: what X is, in general."""
+    return _ABOUT_Q.match(question) is not None
+
+
 def subject_forms(subject: str) -> list[str]:
     """The subject as asked, then without a trailing place or frame (« X en France », « X au sens de la loi »)."""
     out = [subject]
@@ -171,8 +183,9 @@ def defines(sentence: str, subject: str) -> bool:
     if _ROLE_BEFORE.search(f[:m.start()]):
         return True     # « l'économiste bangladais Muhammad Yunus »
     after = _after_name(f, m)
-    return m.start() <= 25 and _DEFINING.match(after) is not None or \
-        _DEFINING.match(after) is not None and \
+    # « Le positionnement d'Ellyx est… » says what the positioning is, not Ellyx: a subject after « de » is
+    # the complement of another noun
+    return _DEFINING.match(after) is not None and \
         not re.search(r"(?:\b(?:de|du|des|of|par|avec|a|au|aux)|\bd')\s*(?:l'|la |le |les |the )?$", f[:m.start()])
 
 _SAYS_WHAT = re.compile(fold(r"^\)?\s*(?:est|sont|était|étaient|a été|fut|désigne|naît|nait|apparaît|apparait|is|are|"

@@ -83,12 +83,19 @@ _FOLD_RULES = [
     r"point d'entree|entree en matiere|premiere approche|bonne synthese|entry point|"
     r"\bit (?:offers|argues|presents|describes|provides|reviews))",
     r"^(?:resumen|resumo|riassunto|resume|abstract|summary)\s*\(",
+    # « Le 29 novembre 2018, La Tribune fait le point sur son développement. »
+    r"\bfai(?:t|saient|sait) le point sur\b",
     r"\b(?:a|ont) (?:tenu|accueilli|organise)\b.{0,80}\b(?:colloque|seminaire|journee|conference|rencontre|"
     r"webinaire|table ronde)",
     r"\b(?:consacre|consacrent)\b.{0,40}\b(?:une|un|cette|ce|sa|son)\s+(?:\w+\s+)?" + _DOC_NOUNS + r"\b",
 
 ]
 _ABOUT = [re.compile(p, re.I) for p in _FOLD_RULES]
+
+
+# A fiche's summary in the document's own language (« Resumo (pt) : O artigo analisa… ») describes the document
+# from its first sentence to its last.
+_SUMMARY = re.compile(r"^(?:résumé|resume|resumen|resumo|riassunto|abstract|summary)\s*\(", re.I)
 
 
 def about_document(sentence: str) -> bool:
@@ -115,11 +122,12 @@ def passage_sentences(text: str) -> list[Sentence]:
         if pstart < 0:  # cannot happen (paragraphs are stripped substrings), but never store wrong offsets
             continue
         scur = pstart
+        summary = _SUMMARY.match(para) is not None
         for s in split_sentences(para):
             st = text.find(s, scur)
             if st < 0:
                 continue
-            out.append(Sentence(st, st + len(s), pi, about_document(s)))
+            out.append(Sentence(st, st + len(s), pi, summary or about_document(s)))
             scur = st + len(s)
         cursor = pstart + len(para)
     return out

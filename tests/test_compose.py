@@ -12,7 +12,7 @@ import pytest
 
 from rag.answer import ExtractiveAnswerer
 from rag.assistant import Assistant
-from rag.question import comparison_sides, definition_subject
+from rag.question import asks_about, comparison_sides, definition_subject
 from rag.retrieve import Retriever
 from rag.sentences import about_document, passage_sentences
 from rag.types import RESOURCE_TYPES
@@ -424,3 +424,73 @@ def test_a_short_question_naming_a_thing_the_best_passages_hold_is_answered(corp
 @pytest.mark.parametrize("question", ["Qual é a capital do Canadá?", "Qui a peint la Joconde ?"])
 def test_a_place_or_a_name_the_corpus_lacks_anchors_nothing(corpus_answerer, question):
     assert not corpus_answerer.answer(question).found
+
+
+# -- a resource the question names by a rare word ------------------------------------------------------
+
+@pytest.mark.parametrize("question, doc", [
+    ("Tell me about Ellyx.", "latribune-2018-ellyx-doubler-activite"),                 # English, one title
+    ("C'était quoi, CaféLaboQUARTIERS ?", "crdsu-2016-cafelaboquartiers-pouvoir-agir"),
+    ("Le BEPA, c'est quoi ?", "innovation-sociale-union-europeenne"),                  # an acronym in a note's title
+    ("Me fala do estudo de caso da Saúde Criança em Florianópolis.",                   # a name in the text only
+     "pacheco-2018-saude-crianca-florianopolis"),
+    ("Comment s'est déroulé le module SSEVET2 ?", "ripess-europe-ssevet2-module-formation"),
+])
+def test_a_rare_name_names_the_one_resource_that_holds_it(corpus_answerer, question, doc):
+    assert corpus_answerer.composer.named_resource(question) == (doc, True)
+
+
+@pytest.mark.parametrize("question", [
+    "Quelle est la capitale de l'Australie ?",                       # a place names nothing
+    "Que fait la Maison de l'innovation sociale à Montréal ?",       # a city after « à » is a place too
+    "¿Qué son las empresas recuperadas por sus trabajadores?",       # rare lower-case words of another language
+    "Qu'est-ce que l'innovation sociale ?",                          # common words
+])
+def test_places_common_and_lower_case_words_name_no_resource(corpus_answerer, question):
+    assert corpus_answerer.composer.named_resource(question) is None
+
+
+@pytest.mark.parametrize("question, about", [
+    ("Tell me about Ellyx.", True), ("Parle-moi des tiers-lieux.", True), ("C'était quoi, CaféLaboQUARTIERS ?", True),
+    ("Háblame de Mondragón.", True), ("Me fala do Banco Palmas.", True),
+    ("Qu'est-ce qu'une Scop ?", False), ("Comment fonctionne une AMAP ?", False),
+])
+def test_asks_about(question, about):
+    assert asks_about(question) is about
+
+
+def test_a_question_naming_a_resource_in_english_reads_it_and_goes_on_to_its_figures(corpus_answerer):
+    # « Tell me about Ellyx. » scores low against French fiches; the name anchors it. The answer opens with what
+    # the fiche says first, then goes on to the paragraph holding its figures, all cited to that fiche
+    ans = corpus_answerer.answer("Tell me about Ellyx.")
+    _assert_grounded(ans)
+    doc = "latribune-2018-ellyx-doubler-activite"
+    assert ans.citations[0].chunk.doc_id == doc
+    first = _marked(ans.text)[0][0]
+    assert "Ellyx est une Scop" in first
+    own = " ".join(s for s, n in _marked(ans.text) if ans.citations[int(n) - 1].chunk.doc_id == doc)
+    assert "13 emplois" in own
+
+
+def test_a_short_opening_is_followed_by_more_of_its_document(corpus_answerer):
+    ans = corpus_answerer.answer("C'était quoi, CaféLaboQUARTIERS ?")
+    _assert_grounded(ans)
+    doc = "crdsu-2016-cafelaboquartiers-pouvoir-agir"
+    body = " ".join(s for s, n in _marked(ans.text) if ans.citations[int(n) - 1].chunk.doc_id == doc)
+    assert "180 professionnels" in body and "26 projets" in body   # its second paragraph, not only the opening
+    assert len(ans.text.split()) <= 140
+
+
+def test_a_summary_paragraph_describes_the_document_in_all_its_sentences():
+    text = ("Saúde Criança accompagne des familles.\n\nResumo (pt) : O artigo analisa a organização. "
+            "Conclui que o seu Plano de Ação Familiar é uma inovação social.")
+    flags = [(text[s.start:s.end], s.about) for s in passage_sentences(text)]
+    assert flags == [("Saúde Criança accompagne des familles.", False),
+                     ("Resumo (pt) : O artigo analisa a organização.", True),
+                     ("Conclui que o seu Plano de Ação Familiar é uma inovação social.", True)]
+
+
+def test_a_name_after_de_is_not_defined_by_the_verb_that_follows():
+    from rag.question import defines
+    assert not defines("Le positionnement d'Ellyx est ce qui la distingue.", "Ellyx")
+    assert defines("Installée depuis 2016 à Cenon, en Gironde, Ellyx est une Scop.", "Ellyx")
