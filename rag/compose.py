@@ -270,23 +270,32 @@ class Composer:
         « … la Saúde Criança … »): a word few passages hold (idf ≥ NAME_IDF) that stands in the title of only
         one document, or in only one document at all. Only names count — capitalised words, not places (the
         corpus names many countries: « la capitale de l'Australie » names no resource); a lower-case rare word
-        (« recuperadas ») would point at the one fiche with a summary in that language. (doc_id, True) or None."""
+        (« recuperadas ») would point at the one fiche with a summary in that language. Its id, or None."""
         titles = self._title_terms_index()
         lang = detect_language(question)
         votes: dict[str, float] = {}
-        sure: set[str] = set()
+        in_title: set[str] = set()
+        names: list[set[str]] = []
         # a name is written with a capital (the question's first word too: « Coopaname, c'est quoi ? » — the
         # rarity floor leaves out « Comment », « Quelles »…); places anchor nothing: the corpus names many
         # countries and cities
-        capital = {fold(w) for w in words(" ".join(re.findall(r"\b[A-ZÀ-Ý][\w'’-]*", question)))}
+        q = question.strip().lstrip("¿¡ ")
+        capital = {fold(w) for w in words(" ".join(re.findall(r"(?<!^)\b[A-ZÀ-Ý][\w'’-]*", q)))}
+        # the first word is capitalised anyway (« What », « Parle-moi », « Tell »): a name when a comma or a colon
+        # follows it, or when it is written like one (« SSEVET2 », « CaféLaboQUARTIERS »)
+        first = re.match(r"[¿¡]?\s*([A-ZÀ-Ý][\w-]*)(\s*[,:])?", q)
+        if first and (first.group(2) or re.search(r"[A-ZÀ-Ý\d]", first.group(1)[1:])):
+            capital |= {fold(w) for w in words(first.group(1))}
         n = normalize(question)
         placed = {fold(w) for _, st, en in find_places(question, n) for w in words(n[st:en])}
         # a city the vocabulary does not list reads as one after « à », "in", « em »… (« … à Montréal ? »)
         placed |= {fold(w).lower() for w in re.findall(r"\b(?:à|in|en|au|em|at)\s+([A-ZÀ-Ý][\w-]+)", question)}
         for w in dict.fromkeys(words(question)):
-            if fold(w) not in capital or fold(w) in placed:
+            own = set(analyze(w, lang))
+            if fold(w) not in capital or fold(w) in placed or not own:   # « Que répond X ? »: a stop word
                 continue
-            forms = set(analyze(w, lang)) | set(analyze(w, "fr"))
+            forms = own | set(analyze(w, "fr"))
+            names.append(forms)
             forms = {f for f in forms if self.idf(f) >= NAME_IDF}
             if not forms:
                 continue
@@ -303,13 +312,19 @@ class Composer:
                 continue
             d = next(iter(docs))
             votes[d] = votes.get(d, 0.0) + weight
-            sure.add(d)
+            if weight == 2.0:
+                in_title.add(d)
         if not votes:
             return None
         ranked = sorted(votes.items(), key=lambda kv: -kv[1])
         if len(ranked) > 1 and ranked[1][1] == ranked[0][1]:
             return None
-        return ranked[0][0], ranked[0][0] in sure
+        d = ranked[0][0]
+        # every name the question writes stands in that document: one rare word shared by chance (« Dar es
+        # Salaam » and the DARES, « Gray Eagle ») names nothing
+        if not all(any(d in titles.get(f, ()) or d in self.docs_with_term(f) for f in forms) for forms in names):
+            return None
+        return d, d in in_title
 
     def _title_terms_index(self) -> dict[str, set[str]]:
         if self._titles is None:
