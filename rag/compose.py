@@ -261,16 +261,20 @@ class Composer:
         out = sorted((d for d in best if within is None or d in within), key=lambda d: (-best[d][0], -best[d][1], d))
         # a resource the question names by a rare word (« Ellyx », « SSEVET2 ») is read whole too, after the notes
         named = self.named_resource(question)
-        if named and named[0] not in out and (within is None or named[0] in within):
-            out.append(named[0])
+        if named and (within is None or named[0] in within):
+            # named by its title or authors, it is more specific than a note named by common words
+            out = [named[0]] + [d for d in out if d != named[0]] if named[1] else out + [named[0]] * (named[0] not in out)
         return out
 
     def named_resource(self, question: str) -> tuple[str, bool] | None:
-        """The one document a question names by a rare word (« Tell me about Ellyx. », « Le BEPA, c'est quoi ? »,
-        « … la Saúde Criança … »): a word few passages hold (idf ≥ NAME_IDF) that stands in the title of only
-        one document, or in only one document at all. Only names count — capitalised words, not places (the
-        corpus names many countries: « la capitale de l'Australie » names no resource); a lower-case rare word
-        (« recuperadas ») would point at the one fiche with a summary in that language. Its id, or None."""
+        """The one document a question names (« Tell me about Ellyx. », « Le BEPA, c'est quoi ? », « … la Saúde
+        Criança … », « according to Gidron and Domaradzka », « le livre « Du social business… » »): by a title
+        quoted in the question, or by a rare written name (idf ≥ NAME_IDF) that stands in the title or the
+        authors of only one document, or in only one document at all. Only names count — capitalised words, not
+        places (the corpus names many countries: « la capitale de l'Australie » names no resource); a lower-case
+        rare word (« recuperadas ») would point at the one fiche with a summary in that language.
+        (doc_id, titled), or None: `titled` when the name stands in its title or authors — then it is surely
+        what the question is about; a name found only in the text may be a passing mention (« Harvard »)."""
         titles = self._title_terms_index()
         lang = detect_language(question)
         votes: dict[str, float] = {}
@@ -290,6 +294,15 @@ class Composer:
         placed = {fold(w) for _, st, en in find_places(question, n) for w in words(n[st:en])}
         # a city the vocabulary does not list reads as one after « à », "in", « em »… (« … à Montréal ? »)
         placed |= {fold(w).lower() for w in re.findall(r"\b(?:à|in|en|au|em|at)\s+([A-ZÀ-Ý][\w-]+)", question)}
+        # a title quoted in the question (« le livre « Du social business à l'économie solidaire » »)
+        for quoted in re.findall(r"[«“\"]\s*([^»”\"]{8,160}?)\s*[»”\"]", question):
+            qn = norm(quoted)
+            hits = {d for d, m in self.index.documents().items()
+                    if m.get("type") != "dossier" and len(qn.split()) >= 3 and qn in norm(m.get("title") or "")}
+            if len(hits) == 1:
+                d = next(iter(hits))
+                votes[d] = votes.get(d, 0.0) + 3.0
+                in_title.add(d)
         for w in dict.fromkeys(words(question)):
             own = set(analyze(w, lang))
             if fold(w) not in capital or fold(w) in placed or not own:   # « Que répond X ? »: a stop word
@@ -332,7 +345,11 @@ class Composer:
             for doc_id, m in self.index.documents().items():
                 if m.get("type") == "dossier":
                     continue  # the introduction names everything and explains nothing in particular
-                for t in set(analyze(m.get("title") or "", m.get("language"))):
+                # its authors name it as surely as its title (« Rüede and Lurtz », « Vando Borghi »)
+                names = " ".join([m.get("title") or "", *[str(a) for a in m.get("authors") or []]])
+                # the parts of a compound (« inter-universitaire », « Saint-Étienne ») are no names of their own
+                names = re.sub(r"\w+(?:-\w+)+", " ", names)
+                for t in set(analyze(names, m.get("language"))):
                     self._titles.setdefault(t, set()).add(doc_id)
         return self._titles
 

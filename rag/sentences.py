@@ -83,6 +83,8 @@ _FOLD_RULES = [
     r"point d'entree|entree en matiere|premiere approche|bonne synthese|entry point|"
     r"\bit (?:offers|argues|presents|describes|provides|reviews))",
     r"^(?:resumen|resumo|riassunto|resume|abstract|summary)\s*\(",
+    # who wrote it: « Son auteur, Jean Gadrey, alors au CLERSE, l'a rédigé dans le cadre du programme… »
+    r"\b(?:l'a|l'ont|les a|les ont) (?:redige|redigee|ecrit|ecrite|coordonne|coordonnee|dirige|dirigee|signe|signee)\b",
     # « Le 29 novembre 2018, La Tribune fait le point sur son développement. »
     r"\bfai(?:t|saient|sait) le point sur\b",
     r"\b(?:a|ont) (?:tenu|accueilli|organise)\b.{0,80}\b(?:colloque|seminaire|journee|conference|rencontre|"

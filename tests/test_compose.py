@@ -505,7 +505,30 @@ def test_a_place_in_the_best_passage_does_not_anchor_an_off_topic_question(corpu
 
 
 @pytest.mark.parametrize("question", ["Leavitt a-t-elle obtenu un diplôme de Harvard ?",
-                                      "Combien de buts a marqué Étienne en championnat ?"])
+                                      "Combien de buts a marqué Étienne en championnat ?",
+                                      "Combien de championnats l’Inter a-t-elle gagné ?"])  # « inter-universitaire »
 def test_a_name_mentioned_in_passing_in_one_fiche_does_not_make_trivia_relevant(corpus_answerer, question):
-    # « Harvard » stands in the text of one note, « Étienne » in « Saint-Étienne »: not in a title
+    # « Harvard » stands in the text of one note, « Étienne » in « Saint-Étienne »: not in a title; « Inter » only
+    # as a part of « Réseau inter-universitaire » in one title
     assert not corpus_answerer.answer(question).found
+
+
+@pytest.mark.parametrize("question, doc", [
+    ("According to Gidron and Domaradzka, how do crises reshape the social economy?",      # its authors
+     "gidron-domaradzka-2021-new-social-impact-economy"),
+    ("Quelles critiques le livre « Du social business à l'économie solidaire » fait-il ?",  # its quoted title
+     "juan-laville-subirats-social-business-economie-solidaire"),
+])
+def test_a_resource_named_by_its_authors_or_quoted_title_comes_first(corpus_answerer, question, doc):
+    assert corpus_answerer.composer.named_resource(question) == (doc, True)
+    assert corpus_answerer.composer.focus(question)[0] == doc   # before the notes its common words name
+    ans = corpus_answerer.answer(question)
+    _assert_grounded(ans)
+    assert ans.citations[0].chunk.doc_id == doc
+
+
+def test_who_wrote_a_document_is_about_the_document():
+    assert about_document("Son auteur, Jean Gadrey, alors au CLERSE-IFRESI de l'Université de Lille 1, "
+                          "l'a rédigé dans le cadre du programme « L'économie sociale et solidaire en région ».")
+    assert not about_document("Une étude de la RECMA (2013) montre que la transmission de PME saines en Scop ne "
+                              "réussit qu'avec l'appui étroit des experts du mouvement coopératif.")
