@@ -165,13 +165,13 @@ class ExtractiveAnswerer:
         subject = definition_subject(question) if route in (None, "definition") else None
         if hits and subject and len(subject.split()) <= 4 and not _CRITIQUE_Q.search(question) \
                 and detect_language(question) != "fr":
-            match = self.composer.note_by_title(qvec, self.retriever.embedder, TITLE_MATCH, TITLE_MARGIN)
+            match = self.composer.names.note_by_title(qvec, self.retriever.embedder, TITLE_MATCH, TITLE_MARGIN)
             if not match:
                 # the subject alone ("fair trade") meets its title better than the question around it; titles
                 # score higher against a bare phrase, so the floors are higher, and both must point at one note
                 svec = self.retriever.embedder.encode_queries([subject])[0]
-                loose = self.composer.note_by_title(qvec, self.retriever.embedder, 0.0, 0.0)
-                match = self.composer.note_by_title(svec, self.retriever.embedder, SUBJECT_MATCH, SUBJECT_MARGIN)
+                loose = self.composer.names.note_by_title(qvec, self.retriever.embedder, 0.0, 0.0)
+                match = self.composer.names.note_by_title(svec, self.retriever.embedder, SUBJECT_MATCH, SUBJECT_MARGIN)
                 if match and (not loose or loose[0] != match[0]):
                     match = None
             if match and (match[0] in {h.chunk.doc_id for h in found_hits} or match[1] >= TITLE_SURE) \
@@ -180,7 +180,7 @@ class ExtractiveAnswerer:
         # a resource the question names by a rare word that is not a place (« Tell me about Ellyx. ») and that
         # retrieval found: the question is about it — and, when the name is in its title, relevant however low
         # an English question scores on a French fiche
-        found = self.composer.named_resource(question)
+        found = self.composer.names.named_resource(question)
         named = found[0] if found else None
         if named and (within is not None and named not in within
                       or named not in {h.chunk.doc_id for h in found_hits[:NAMED_HITS]}):
@@ -193,7 +193,7 @@ class ExtractiveAnswerer:
         parts: list[tuple[str | None, list[Sent]]] = []
         if sides and len(sides) == 2:
             sides = [clean_side(x) or x for x in sides]
-            focus = self.composer.focus(question, within)
+            focus = self.composer.names.focus(question, within)
             for name in sides:
                 span = self.composer.side(name, self.retriever,
                                           lambda t: self.retriever.embedder.encode_queries([t])[0], filters,
@@ -227,7 +227,7 @@ class ExtractiveAnswerer:
             if not lead and route in (None, "passage") and (how := how_subject(question)):
                 # « Comment fonctionne une Scop ? » about a subject with its own note and no section on how it
                 # works: the note's opening says how it is organised
-                noted = [d for form in subject_forms(how) for d, kind in self.composer.named_docs(form)
+                noted = [d for form in subject_forms(how) for d, kind in self.composer.names.named_docs(form)
                          if kind == "title"]
                 if noted and (within is None or noted[0] in within):
                     lead = self.composer.opening_span(noted[0])
@@ -327,7 +327,7 @@ class ExtractiveAnswerer:
             forms = set(own)
             for lg in self.retriever.languages:
                 forms |= set(analyze(w, lg))
-            out.append((forms, min(self.composer.idf(f) for f in forms)))
+            out.append((forms, min(self.composer.names.idf(f) for f in forms)))
         return out
 
     # -- the answer -------------------------------------------------------------------------------

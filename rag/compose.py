@@ -10,7 +10,7 @@ arithmetic only. What a question gets:
   the sentence of the corpus that defines X (« X, créé en… », « X est… ») with its neighbours;
 - a comparison (« différence entre A et B », « A ou B ? », « A vs B »): one short span per side, introduced by
   its name;
-- a question naming a note (`Composer.focus`): the whole note is read; limits open with its debate section,
+- a question naming a note or a resource (`DocumentNames.focus`, rag/naming.py): the whole document is read; limits open with its debate section,
   « comment… » with its methods section or the paragraph announcing how it works.
 
 The forms of a question (subject, sides, « comment fonctionne X ») are read by rag/question.py.
@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .naming import DocumentNames
 from .question import _CRITIQUE_Q, _HOW_Q, definition_rank, defines, mentions, norm, subject_forms
-from .text import analyze, analyze_query, detect_language, fold, words
+from .text import analyze, analyze_query, fold, words
 from .types import Chunk, Hit
-from .vocab import find_places, normalize
 
 
 # Sentences that lean on the one before them.
@@ -49,8 +49,6 @@ _DEBATE_SEC = re.compile(r"\b(?:d[ée]bats?|limites?|critiques?|enjeux|r[ée]par
 _CORPUS_SECTION = re.compile(r"^\s*(?:dans le corpus|pour aller plus loin|ressources du corpus|in the corpus)\b", re.I)
 # How much a sentence of the note the question names is preferred (cosine similarities sit within ~0.1).
 FOCUS_BONUS = 0.02
-# A word held by few passages (BM25 idf; 3.5 ≈ fewer than 3 % of them) can name a resource.
-NAME_IDF = 3.5
 _SKIP_START = ("Voir aussi", "Résumé (", "Resumen (", "Resumo (", "Riassunto (")
 
 SIDE_SENTS = 3         # one side of a comparison: a short span
@@ -95,12 +93,9 @@ class Composer:
         self.index = index
         self.relevance = relevance
         self.row_of = {c.chunk_id: i for i, c in enumerate(index.chunks)}
-        self._doc_keys: list[tuple[str, str, int, str]] | None = None   # (key, doc_id, priority, kind)
         self._first_row: dict[str, int] = {}
         self._norm_text: list[str] | None = None
-        self._focus_keys: list[tuple[frozenset[str], str, int]] | None = None
-        self._title_vecs: tuple[list[str], np.ndarray] | None = None
-        self._titles: dict[str, set[str]] | None = None
+        self.names = DocumentNames(index)
 
     # -- sentences ------------------------------------------------------------------------------------
     def sentences_of(self, row: int, hit: Hit | None = None) -> list[Sent]:
@@ -137,25 +132,6 @@ class Composer:
             if critique and _CRITIQUE_S.search(s.text):
                 s.score += 0.03
 
-    # -- lexical evidence (the relevance gate's) --------------------------------
-    def idf(self, term: str) -> float:
-        """BM25's inverse document frequency of an analysed term in this index (highest for a term no passage
-        holds); 0.0 when the index has no BM25 part."""
-        table = getattr(self, "_df_table", None)
-        if table is None:
-            bm = self.index.bm25
-            try:
-                table = (bm.vocab_dict, np.diff(np.asarray(bm.scores["indptr"])), int(bm.scores["num_docs"]))
-            except (AttributeError, KeyError, TypeError):
-                table = ({}, np.zeros(0, dtype=np.int64), 0)
-            self._df_table = table
-        vocab, df, n = table
-        if not n:
-            return 0.0
-        i = vocab.get(term)
-        d = int(df[i]) if i is not None and i < len(df) else 0
-        return float(np.log(1.0 + (n - d + 0.5) / (d + 0.5)))
-
     def candidates(self, hits: list[Hit], qvec: np.ndarray, query: str, question: str | None = None,
                    within: set[str] | None = None, n_focus: int = 1) -> list[Sent]:
         """The sentences an answer may quote. `within`: when the search was filtered (a type, a place…), the
@@ -164,7 +140,7 @@ class Composer:
         seen: set[int] = set()
         terms = set(analyze_query(query))
         critique = bool(_CRITIQUE_Q.search(question or query))
-        focus = self.focus(question or query, within)[:n_focus]
+        focus = self.names.focus(question or query, within)[:n_focus]
         for doc_id in focus:
             # the note the question names is the corpus's own explanation of it: all of it is read, not only
             # the passages retrieval happened to return (its list of the corpus's resources excepted)
@@ -195,177 +171,6 @@ class Composer:
             if snt.chunk.doc_id in focus:
                 snt.score += FOCUS_BONUS
         return out
-
-    def note_by_title(self, qvec: np.ndarray, embedder, floor: float, margin: float) -> tuple[str, float] | None:
-        """The concept note whose title is closest to the question vector (titles encoded once, as queries),
-        when it reaches `floor` and beats the next one by `margin`: (doc_id, similarity); None otherwise."""
-        if self._title_vecs is None:
-            docs = self.index.documents()
-            ids = sorted(d for d, m in docs.items() if m.get("type") == "concept" and m.get("title"))
-            vecs = embedder.encode_queries([docs[d]["title"] for d in ids]) if ids else np.zeros((0, len(qvec)))
-            self._title_vecs = (ids, np.asarray(vecs, dtype=np.float32))
-        ids, vecs = self._title_vecs
-        if len(ids) < 2:
-            return None
-        sims = vecs @ qvec
-        order = np.argsort(-sims)
-        if sims[order[0]] >= floor and sims[order[0]] - sims[order[1]] >= margin:
-            return ids[int(order[0])], float(sims[order[0]])
-        return None
-
-    def focus(self, question: str, within: set[str] | None = None) -> list[str]:
-        """The concept notes a question names, most specific first: every content word of a note's title, of
-        its acronym or of a topic only it carries stands in the question (« Comment évalue-t-on l'impact
-        social ? » names « Évaluation de l'impact social »)."""
-        if self._focus_keys is None:
-            keys: list[tuple[frozenset[str], str, int]] = []
-            topic_docs: dict[frozenset[str], set[str]] = {}
-            heads: dict[frozenset[str], set[str]] = {}
-            for doc_id, m in self.index.documents().items():
-                lang = m.get("language")
-                if (m.get("type") or "") != "concept":
-                    # a resource whose title opens with a name (« Banco Palmas, banque communautaire… »,
-                    # « « COOPANAME » : … ») is the corpus's account of that name when no other title shares it;
-                    # the dossier's introduction names everything and explains nothing in particular
-                    if m.get("type") != "dossier":
-                        head = re.split(r"\s*(?:[:,—(]|\s-\s)\s*", re.sub(r"[«»\"]", " ", m.get("title") or "").strip())[0]
-                        t = frozenset(analyze(head, lang))
-                        if t and len(head.split()) <= 4:
-                            heads.setdefault(t, set()).add(doc_id)
-                    continue
-                title = m.get("title") or ""
-                names = {title, re.split(r"\s+[—:(]\s*|\s*\(", title)[0], *re.findall(r"\(([^)]{2,80})\)", title)}
-                for name in list(names):
-                    names |= set(re.split(r"\s+(?:et|and)\s+", name))
-                for name in names:
-                    t = frozenset(analyze(name, lang))
-                    if t:
-                        keys.append((t, doc_id, 1))
-                for topic in m.get("topics") or []:
-                    t = frozenset(analyze(str(topic), lang))
-                    if t:
-                        topic_docs.setdefault(t, set()).add(doc_id)
-            keys += [(t, next(iter(d)), 0) for t, d in topic_docs.items() if len(d) == 1 and len(t) >= 2]
-            keys += [(t, next(iter(d)), -1) for t, d in heads.items() if len(d) == 1]
-            self._focus_keys = keys
-        q = set(analyze_query(question))
-        best: dict[str, tuple[float, int]] = {}
-        for t, doc_id, is_title in self._focus_keys:
-            # a long note title may be named without its last qualifier (« les monnaies locales » for
-            # « Monnaies locales complémentaires »); resources' titles must be named whole
-            if is_title == 1 and len(t) >= 3 and len(t - q) == 1:
-                t = t & q
-            if t <= q:
-                # « Institut Godin » says more than « innovation sociale », which every note mentions
-                best[doc_id] = max(best.get(doc_id, (0.0, -1)), (sum(self.idf(w) for w in t), is_title))
-        out = sorted((d for d in best if within is None or d in within), key=lambda d: (-best[d][0], -best[d][1], d))
-        # a resource the question names by a rare word (« Ellyx », « SSEVET2 ») is read whole too, after the notes
-        named = self.named_resource(question)
-        if named and (within is None or named[0] in within):
-            # named by its title or authors, it is more specific than a note named by common words
-            out = [named[0]] + [d for d in out if d != named[0]] if named[1] else out + [named[0]] * (named[0] not in out)
-        return out
-
-    def named_resource(self, question: str) -> tuple[str, bool] | None:
-        """The one document a question names (« Tell me about Ellyx. », « Le BEPA, c'est quoi ? », « … la Saúde
-        Criança … », « according to Gidron and Domaradzka », « le livre « Du social business… » »): by a title
-        quoted in the question, or by a rare written name (idf ≥ NAME_IDF) that stands in the title or the
-        authors of only one document, or in only one document at all. Only names count — capitalised words, not
-        places (the corpus names many countries: « la capitale de l'Australie » names no resource); a lower-case
-        rare word (« recuperadas ») would point at the one fiche with a summary in that language.
-        (doc_id, titled), or None: `titled` when the name stands in its title or authors — then it is surely
-        what the question is about; a name found only in the text may be a passing mention (« Harvard »)."""
-        titles = self._title_terms_index()
-        lang = detect_language(question)
-        votes: dict[str, float] = {}
-        in_title: set[str] = set()
-        names: list[set[str]] = []
-        # a name is written with a capital (the question's first word too: « Coopaname, c'est quoi ? » — the
-        # rarity floor leaves out « Comment », « Quelles »…); places anchor nothing: the corpus names many
-        # countries and cities
-        q = question.strip().lstrip("¿¡ ")
-        capital = {fold(w) for w in words(" ".join(re.findall(r"(?<!^)\b[A-ZÀ-Ý][\w'’-]*", q)))}
-        # the first word is capitalised anyway (« What », « Parle-moi », « Tell »): a name when a comma or a colon
-        # follows it, or when it is written like one (« SSEVET2 », « CaféLaboQUARTIERS »)
-        first = re.match(r"[¿¡]?\s*([A-ZÀ-Ý][\w-]*)(\s*[,:])?", q)
-        if first and (first.group(2) or re.search(r"[A-ZÀ-Ý\d]", first.group(1)[1:])):
-            capital |= {fold(w) for w in words(first.group(1))}
-        n = normalize(question)
-        placed = {fold(w) for _, st, en in find_places(question, n) for w in words(n[st:en])}
-        # a city the vocabulary does not list reads as one after « à », "in", « em »… (« … à Montréal ? »)
-        placed |= {fold(w).lower() for w in re.findall(r"\b(?:à|in|en|au|em|at)\s+([A-ZÀ-Ý][\w-]+)", question)}
-        # a title quoted in the question (« le livre « Du social business à l'économie solidaire » »)
-        for quoted in re.findall(r"[«“\"]\s*([^»”\"]{8,160}?)\s*[»”\"]", question):
-            qn = norm(quoted)
-            hits = {d for d, m in self.index.documents().items()
-                    if m.get("type") != "dossier" and len(qn.split()) >= 3 and qn in norm(m.get("title") or "")}
-            if len(hits) == 1:
-                d = next(iter(hits))
-                votes[d] = votes.get(d, 0.0) + 3.0
-                in_title.add(d)
-        for w in dict.fromkeys(words(question)):
-            own = set(analyze(w, lang))
-            if fold(w) not in capital or fold(w) in placed or not own:   # « Que répond X ? »: a stop word
-                continue
-            forms = own | set(analyze(w, "fr"))
-            names.append(forms)
-            forms = {f for f in forms if self.idf(f) >= NAME_IDF}
-            if not forms:
-                continue
-            docs: set[str] = set()
-            for f in forms:
-                d = titles.get(f, set())
-                docs |= d if len(d) == 1 else set()
-            weight = 2.0
-            if len(docs) != 1:
-                # a name only one document holds (« Saúde Criança »)
-                docs = set().union(*(self.docs_with_term(f) for f in forms))
-                weight = 1.0
-            if len(docs) != 1:
-                continue
-            d = next(iter(docs))
-            votes[d] = votes.get(d, 0.0) + weight
-            if weight == 2.0:
-                in_title.add(d)
-        if not votes:
-            return None
-        ranked = sorted(votes.items(), key=lambda kv: -kv[1])
-        if len(ranked) > 1 and ranked[1][1] == ranked[0][1]:
-            return None
-        d = ranked[0][0]
-        # every name the question writes stands in that document: one rare word shared by chance (« Dar es
-        # Salaam » and the DARES, « Gray Eagle ») names nothing
-        if not all(any(d in titles.get(f, ()) or d in self.docs_with_term(f) for f in forms) for forms in names):
-            return None
-        return d, d in in_title
-
-    def _title_terms_index(self) -> dict[str, set[str]]:
-        if self._titles is None:
-            self._titles = {}
-            for doc_id, m in self.index.documents().items():
-                if m.get("type") == "dossier":
-                    continue  # the introduction names everything and explains nothing in particular
-                # its authors name it as surely as its title (« Rüede and Lurtz », « Vando Borghi »)
-                names = " ".join([m.get("title") or "", *[str(a) for a in m.get("authors") or []]])
-                # the parts of a compound (« inter-universitaire », « Saint-Étienne ») are no names of their own
-                names = re.sub(r"\w+(?:-\w+)+", " ", names)
-                for t in set(analyze(names, m.get("language"))):
-                    self._titles.setdefault(t, set()).add(doc_id)
-        return self._titles
-
-    def docs_with_term(self, term: str) -> set[str]:
-        """The documents one of whose passages holds an analysed term (from the BM25 index's postings)."""
-        bm = self.index.bm25
-        try:
-            i = bm.vocab_dict.get(term)
-            if i is None:
-                return set()
-            ptr, ind = bm.scores["indptr"], bm.scores["indices"]
-            rows = ind[int(ptr[i]):int(ptr[i + 1])]
-        except (AttributeError, KeyError, TypeError, IndexError):
-            return set()
-        docs = {self.index.chunks[int(r)].doc_id for r in rows if int(r) < len(self.index.chunks)}
-        return {d for d in docs if (self.index.documents().get(d) or {}).get("type") != "dossier"}
 
     def rows_of_doc(self, doc_id: str) -> list[int]:
         if not hasattr(self, "_doc_rows"):
@@ -468,41 +273,6 @@ class Composer:
                 self._first_row.setdefault(c.doc_id, i)
         return self._first_row.get(doc_id)
 
-    # -- documents named by a subject -----------------------------------------------------------------
-    def doc_keys(self) -> list[tuple[str, str, int, str]]:
-        if self._doc_keys is None:
-            keys = []
-            for doc_id, m in self.index.documents().items():
-                kind = m.get("type") or ""
-                concept = kind in ("concept", "dossier")
-                title = m.get("title") or ""
-                names = {title, re.split(r"\s+[—:(]\s*|\s*\(", title)[0]}
-                names |= set(re.findall(r"\(([^)]{2,80})\)", title))
-                for name in names:
-                    if norm(name):
-                        keys.append((norm(name), doc_id, 0 if concept else 1, "title"))
-                # « AMAP et circuits courts »: each side of a title's « et » names the document too, less surely
-                for name in list(names):
-                    for part in re.split(r"\s+(?:et|and|y|e)\s+", name):
-                        if norm(part) and norm(part) != norm(name):
-                            keys.append((norm(part), doc_id, 2 if concept else 3, "part"))
-                for t in m.get("topics") or []:
-                    if norm(str(t)):
-                        keys.append((norm(str(t)), doc_id, 4 if concept else 5, "topic"))
-            self._doc_keys = keys
-        return self._doc_keys
-
-    def named_docs(self, subject: str) -> list[tuple[str, str]]:
-        """(doc_id, "title"|"topic") of documents whose title, acronym or topics are the subject, best first."""
-        sn = norm(subject)
-        found = sorted((p, doc_id, kind) for key, doc_id, p, kind in self.doc_keys() if key == sn)
-        out, seen = [], set()
-        for _, doc_id, kind in found:
-            if doc_id not in seen:
-                seen.add(doc_id)
-                out.append((doc_id, kind))
-        return out
-
     def defining_sentences(self, subject: str, qvec: np.ndarray) -> list[Sent]:
         """Sentences anywhere in the index that define the subject (« X, créé en 2007… », « X est… »)."""
         if self._norm_text is None:
@@ -522,7 +292,7 @@ class Composer:
         """The lead span for a definition question, or None when nothing in the corpus defines the subject."""
         forms = subject_forms(subject)
         for form in forms:
-            for doc_id, kind in self.named_docs(form):
+            for doc_id, kind in self.names.named_docs(form):
                 span = self.opening_span(doc_id)
                 if span and (kind == "title" or defines(span[0].text, form)):
                     return span
@@ -562,7 +332,7 @@ class Composer:
         critique = bool(_CRITIQUE_Q.search(question))
         if not critique and not _HOW_Q.search(question):
             return None
-        focus = self.focus(question, within)
+        focus = self.names.focus(question, within)
         if not focus:
             return None
         mine = [c for c in cands if c.chunk.doc_id == focus[0] and c.eligible]
@@ -641,7 +411,7 @@ class Composer:
         both sides are told apart in one note (« économie sociale » and « économie solidaire »), its sentences
         are the ones that contrast them."""
         docs = self.index.documents()
-        named = self.named_docs(name)
+        named = self.names.named_docs(name)
         # a note titled by the side's name says what it is; then a note the question names that defines it;
         # then any resource titled by it
         for doc_id, kind in named:

@@ -240,16 +240,16 @@ from rag.question import definition_rank  # noqa: E402
     ("Quelles critiques fait-on à l'innovation sociale ?", "innovation-sociale"),  # not the dossier's introduction
 ])
 def test_the_note_a_question_names_is_its_focus(corpus_answerer, question, doc):
-    assert corpus_answerer.composer.focus(question)[0] == doc
+    assert corpus_answerer.composer.names.focus(question)[0] == doc
 
 
 def test_focus_is_empty_when_nothing_is_named(corpus_answerer):
-    assert corpus_answerer.composer.focus("Quel temps fera-t-il demain à Lyon ?") == []
+    assert corpus_answerer.composer.names.focus("Quel temps fera-t-il demain à Lyon ?") == []
 
 
 def test_focus_respects_the_documents_a_filtered_search_kept(corpus_answerer):
     q = "Quelles critiques fait-on à l'innovation sociale ?"
-    assert corpus_answerer.composer.focus(q, within={"tiers-lieux"}) == []
+    assert corpus_answerer.composer.names.focus(q, within={"tiers-lieux"}) == []
 
 
 def test_a_question_on_criticisms_opens_with_the_notes_debate_section(corpus_answerer):
@@ -411,7 +411,7 @@ def test_everyday_definitions_in_another_language_match_no_note_title(corpus_ans
 def test_a_close_second_title_is_not_taken(corpus_answerer):
     # « economía solidaria » is as close to « Finance solidaire » as to « Économie sociale et solidaire »
     qv = corpus_answerer.retriever.embedder.encode_queries(["¿Qué es la economía solidaria?"])[0]
-    assert corpus_answerer.composer.note_by_title(qv, corpus_answerer.retriever.embedder, 0.84, 0.01) is None
+    assert corpus_answerer.composer.names.note_by_title(qv, corpus_answerer.retriever.embedder, 0.84, 0.01) is None
 
 
 def test_a_short_question_naming_a_thing_the_best_passages_hold_is_answered(corpus_answerer):
@@ -438,7 +438,7 @@ def test_a_place_or_a_name_the_corpus_lacks_anchors_nothing(corpus_answerer, que
     ("Comment s'est déroulé le module SSEVET2 ?", "ripess-europe-ssevet2-module-formation", True),
 ])
 def test_a_rare_name_names_the_one_resource_that_holds_it(corpus_answerer, question, doc, titled):
-    assert corpus_answerer.composer.named_resource(question) == (doc, titled)
+    assert corpus_answerer.composer.names.named_resource(question) == (doc, titled)
 
 
 @pytest.mark.parametrize("question", [
@@ -450,7 +450,7 @@ def test_a_rare_name_names_the_one_resource_that_holds_it(corpus_answerer, quest
     "Où est Dar es Salaam ?",                                        # « Dar » is in one fiche, « Salaam » in none
 ])
 def test_places_common_and_lower_case_words_name_no_resource(corpus_answerer, question):
-    assert corpus_answerer.composer.named_resource(question) is None
+    assert corpus_answerer.composer.names.named_resource(question) is None
 
 
 @pytest.mark.parametrize("question, about", [
@@ -520,8 +520,8 @@ def test_a_name_mentioned_in_passing_in_one_fiche_does_not_make_trivia_relevant(
      "juan-laville-subirats-social-business-economie-solidaire"),
 ])
 def test_a_resource_named_by_its_authors_or_quoted_title_comes_first(corpus_answerer, question, doc):
-    assert corpus_answerer.composer.named_resource(question) == (doc, True)
-    assert corpus_answerer.composer.focus(question)[0] == doc   # before the notes its common words name
+    assert corpus_answerer.composer.names.named_resource(question) == (doc, True)
+    assert corpus_answerer.composer.names.focus(question)[0] == doc   # before the notes its common words name
     ans = corpus_answerer.answer(question)
     _assert_grounded(ans)
     assert ans.citations[0].chunk.doc_id == doc
