@@ -194,6 +194,9 @@ class ExtractiveAnswerer:
         if sides and len(sides) == 2:
             sides = [clean_side(x) or x for x in sides]
             focus = self.composer.names.focus(question, within)
+            # one passage that sets both against each other says the difference best; each side's own span
+            # follows while the answer stays short
+            both = self.composer.contrast(sides, qvec, cands)
             for name in sides:
                 span = self.composer.side(name, self.retriever,
                                           lambda t: self.retriever.embedder.encode_queries([t])[0], filters,
@@ -202,6 +205,18 @@ class ExtractiveAnswerer:
                     parts = []
                     break
                 parts.append((name, span))
+            one_note = len({x.chunk.doc_id for _, span in parts for x in span} & set(focus[:1])) == 1 and \
+                len({x.chunk.doc_id for _, span in parts for x in span}) == 1
+            if parts and both and not one_note:   # a note that tells both apart says it better
+                kept = [(None, both)]
+                words_n = sum(x.n_words for x in both)
+                for name, span in parts:
+                    if {x.text for x in span} & {x.text for x in both}:
+                        continue
+                    if words_n + sum(x.n_words for x in span) <= ANSWER_WORDS:
+                        kept.append((name, span))
+                        words_n += sum(x.n_words for x in span)
+                parts = kept
             if not parts:
                 # a comparison answered from passages: the sentence that contrasts the two matters, not the
                 # opening of whichever note the question names first — both notes it names are read

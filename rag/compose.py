@@ -45,6 +45,11 @@ _HOW_SEC = re.compile(r"\b(?:m[ée]thodes?|fonctionnement|fonctionne|formes? con
 _HOW_OPENER = re.compile(r"\b(?:fonctionnement|fonctionne|principe|concr[èe]tement|en pratique|works|funciona\w*)\b",
                          re.I)
 _DEBATE_SEC = re.compile(r"\b(?:d[ée]bats?|limites?|critiques?|enjeux|r[ée]parer ou transformer|controverses?)\b", re.I)
+# Words that set two things apart in one sentence.
+_CONTRAST = re.compile(r"\b(?:à la fois|tandis que|alors que|les unes|les uns|les autres|d'un côté|de l'autre|"
+                       r"contrairement|à la différence|différence|diffère\w*|plutôt que|s'oppos\w*|opposé\w*|"
+                       r"distingu\w+|en revanche|au contraire|whereas|unlike|in contrast|differ\w*|mientras que|"
+                       r"a diferencia|enquanto|ao contrário)\b|\s;\s", re.I)
 # A note's closing list of the corpus's resources on its subject speaks about documents, not the subject.
 _CORPUS_SECTION = re.compile(r"^\s*(?:dans le corpus|pour aller plus loin|ressources du corpus|in the corpus)\b", re.I)
 # How much a sentence of the note the question names is preferred (cosine similarities sit within ~0.1).
@@ -440,6 +445,36 @@ class Composer:
         best = max(cands, key=lambda c: c.score)
         return self.span_around(best, [c for c in self.candidates(hits, qv, name) if c.row == best.row],
                                 max_sents=2, max_words=60)
+
+    def contrast(self, sides: list[str], qvec: np.ndarray, cands: list[Sent]) -> list[Sent] | None:
+        """The passage that sets the two sides of a comparison against each other in one sentence (« Les unes
+        sont « réparatrices »… ; les autres sont « transformatrices »… »): a sentence holding a word that only
+        the one side has and a word that only the other has, close to the question; read in its paragraph."""
+        langs = {s.chunk.meta.get("language") for s in cands} | {"fr"}
+        terms = [set().union(*(analyze(x, lg) for lg in langs)) for x in sides]
+        only = [terms[0] - terms[1], terms[1] - terms[0]]
+        if not all(only):
+            return None
+        rows = set.intersection(*(set().union(*(self.names.rows_with_term(t) for t in o)) for o in only))
+        pool = []
+        for row in sorted(rows):
+            for x in self.sentences_of(row):
+                got = set(analyze(x.text, x.chunk.meta.get("language")))
+                # both sides' words meet in many sentences that contrast nothing (« l'économie sociale et
+                # solidaire »): the sentence must also set them apart
+                if x.eligible and got & only[0] and got & only[1] and _CONTRAST.search(x.text):
+                    pool.append(x)
+        if not pool:
+            return None
+        self.score(pool, qvec, set())
+        best_sim = max((c.sim for c in cands), default=0.0)
+        anchor = max(pool, key=lambda c: c.sim)
+        if anchor.sim < best_sim - 2 * self.relevance["margin"]:
+            return None
+        sents = self.sentences_of(anchor.row)
+        self.score(sents, qvec, set())
+        return self.window_around(next(x for x in sents if x.idx == anchor.idx), sents, max_sents=3,
+                                  max_words=SIDE_WORDS + 15)
 
     def substance(self, lead: list[Sent], cands: list[Sent], named: bool = False, in_order: bool = False,
                   budget: int = ANSWER_WORDS) -> list[Sent]:

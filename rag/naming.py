@@ -213,18 +213,21 @@ class DocumentNames:
                     self._titles.setdefault(t, set()).add(doc_id)
         return self._titles
 
-    def docs_with_term(self, term: str) -> set[str]:
-        """The documents one of whose passages holds an analysed term (from the BM25 index's postings)."""
+    def rows_with_term(self, term: str) -> set[int]:
+        """The chunk rows holding an analysed term (the BM25 index's postings)."""
         bm = self.index.bm25
         try:
             i = bm.vocab_dict.get(term)
             if i is None:
                 return set()
             ptr, ind = bm.scores["indptr"], bm.scores["indices"]
-            rows = ind[int(ptr[i]):int(ptr[i + 1])]
+            return {int(r) for r in ind[int(ptr[i]):int(ptr[i + 1])] if int(r) < len(self.index.chunks)}
         except (AttributeError, KeyError, TypeError, IndexError):
             return set()
-        docs = {self.index.chunks[int(r)].doc_id for r in rows if int(r) < len(self.index.chunks)}
+
+    def docs_with_term(self, term: str) -> set[str]:
+        """The documents one of whose passages holds an analysed term (the dossier's introduction excepted)."""
+        docs = {self.index.chunks[r].doc_id for r in self.rows_with_term(term)}
         return {d for d in docs if (self.index.documents().get(d) or {}).get("type") != "dossier"}
 
     def doc_keys(self) -> list[tuple[str, str, int, str]]:

@@ -532,3 +532,12 @@ def test_who_wrote_a_document_is_about_the_document():
                           "l'a rédigé dans le cadre du programme « L'économie sociale et solidaire en région ».")
     assert not about_document("Une étude de la RECMA (2013) montre que la transmission de PME saines en Scop ne "
                               "réussit qu'avec l'appui étroit des experts du mouvement coopératif.")
+
+
+def test_a_comparison_opens_with_the_sentence_that_sets_both_sides_apart(corpus_answerer):
+    # « … à la fois des innovations sociales « réparatrices », qui …, et des innovations « transformatrices » … »
+    ans = corpus_answerer.answer("Innovation sociale « réparatrice » ou « transformatrice » : quelle différence ?")
+    _assert_grounded(ans)
+    first = _marked(ans.text)[0][0]
+    assert "réparatrices" in first and "transformatrices" in first
+    assert ans.citations[0].chunk.doc_id == "transformation-sociale"
