@@ -446,6 +446,12 @@ _PREFIX = re.compile(
     r"(?:(?:en|in|em) [a-z]+ )?)+")
 _SAYS = re.compile(r"^(?:que (?:dit|disent|pense|pensent|ecrit|ecrivent)|what (?:does|do|did) .+ (?:say|think|argue|"
                    r"write about)|que (?:dice|dicen|piensa|piensan)|o que (?:diz|dizem|pensa|pensam))(?![\w-])")
+# What people argue, criticise or defend (« Que reproche X… », "What do MacCallum and Moulaert criticise…",
+# « ¿Qué problemas señalan Domanski y sus coautores…? »): the content of their work, not a list of it.
+_CLAIMS = re.compile(r"(?<![\w-])(?:critiqu(?:e|ent|ait|aient|er)|reproch\w*|denonc\w*|defend(?:ent|ait)?|"
+                     r"soutien(?:t|nent)|affirm\w*|argument(?:e|ent)|propose(?:nt)?|conclu(?:t|ent)|debat|debats|"
+                     r"criticis\w*|criticiz\w*|argu(?:e|es|ed)|claim(?:s|ed)?|conclude\w*|senala\w*|senalan|"
+                     r"critica\w*|propone\w*|defiende\w*|sostiene\w*|aponta\w*|propoe\w*|defende\w*)(?![\w-])")
 _HAVE_ANY = re.compile(r"(?<![\w-])(?:tem|tens|hay|tienes|tiene|avez-vous|as-tu|t'as|tu as|vous avez|do you have|"
                        r"have you got|y a-t-il|existe-t-il|is there|are there|existe|existem) (?:un|une|quelque|"
                        r"alguma|algum|algun|alguna|any|a|an|una|um|uma)(?![\w-])")
@@ -501,6 +507,8 @@ def decide_route(n: str, slots: Slots, facts: dict, scores: dict[str, float]) ->
         return "passage", "question ouverte"
     if listing or (catalogable and _HAVE_SOME.match(n) and not slots.topic):
         return "catalog_list", "liste"
+    if _CLAIMS.search(n):
+        return "passage", "ce qu'on y avance"
     ranked = list(scores.items())
     if not catalogable:
         ranked = [(r, s) for r, s in ranked if r not in CATALOG_ROUTES]

@@ -218,3 +218,18 @@ def test_labels_have_one_home():
 def test_the_size_of_the_corpus_is_a_count(assistant, question):
     a = assistant.ask(question)
     assert a.mode == "catalogue" and a.text.startswith(f"Le corpus compte {len(RESOURCES)} ressources")
+
+
+@pytest.mark.parametrize("question", [
+    "What do MacCallum, Moulaert and their co-editors criticise in mainstream regional development strategies?",
+    "¿Qué problemas señalan Domanski y sus coautores en la forma en que América Latina trata lo social?",
+    "Quel débat sur l'innovation sociale le colloque du RIUESS à Nancy en 2012 a-t-il ouvert ?",
+])
+def test_what_named_people_argue_is_answered_from_their_work_not_listed(assistant, question):
+    # naming authors or an event once sent these to the catalogue (« 2 ressources correspondent… »)
+    a = assistant.ask(question)
+    assert assistant.understand(question).route == "passage" and a.mode != "catalogue" and a.found
+
+
+def test_a_list_of_resources_that_criticise_stays_a_list(assistant):
+    assert assistant.understand("Quels livres de Draperi critiquent l'entrepreneuriat social ?").route == "catalog_list"
