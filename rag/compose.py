@@ -58,6 +58,7 @@ _SKIP_START = ("Voir aussi", "Résumé (", "Resumen (", "Resumo (", "Riassunto (
 
 SIDE_SENTS = 3         # one side of a comparison: a short span
 SIDE_WORDS = 65
+CONTRAST_ROWS = 300    # a contrast is looked for across the whole index only among this many passages
 SPAN_MAX = 4
 SPAN_WORDS = 95        # the lead span stops growing past this
 ANSWER_WORDS = 130     # extras are added only while the answer stays about this long
@@ -99,7 +100,8 @@ class Composer:
         self.relevance = relevance
         self.row_of = {c.chunk_id: i for i, c in enumerate(index.chunks)}
         self._first_row: dict[str, int] = {}
-        self._norm_text: list[str] | None = None
+        self._norm_text: dict[int, str] = {}
+        self._languages: list[str] | None = None
         self.names = DocumentNames(index)
 
     # -- sentences ------------------------------------------------------------------------------------
@@ -278,16 +280,32 @@ class Composer:
                 self._first_row.setdefault(c.doc_id, i)
         return self._first_row.get(doc_id)
 
+    def norm_text(self, row: int) -> str:
+        t = self._norm_text.get(row)
+        if t is None:
+            t = self._norm_text[row] = fold(self.index.chunks[row].text).lower()
+        return t
+
+    def languages(self) -> list[str]:
+        if self._languages is None:
+            self._languages = sorted({c.meta.get("language") or "fr" for c in self.index.chunks} | {"fr"})
+        return self._languages
+
     def defining_sentences(self, subject: str, qvec: np.ndarray) -> list[Sent]:
         """Sentences anywhere in the index that define the subject (« X, créé en 2007… », « X est… »)."""
-        if self._norm_text is None:
-            self._norm_text = [fold(c.text).lower() for c in self.index.chunks]
         s = fold(subject).lower()
         if len(s) < 3:
             return []
+        # the passages holding every word of the subject (BM25 postings, in each language's stemming), then
+        # those that hold it as written — not a scan of every passage
+        rows: set[int] = set()
+        for lg in self.languages():
+            terms = analyze(subject, lg)
+            if terms:
+                rows |= set.intersection(*(self.names.rows_with_term(t) for t in terms))
         out: list[Sent] = []
-        for row, t in enumerate(self._norm_text):
-            if s in t:
+        for row in sorted(rows):
+            if s in self.norm_text(row):
                 out.extend(x for x in self.sentences_of(row) if x.eligible and defines(x.text, subject))
         self.score(out, qvec, set())
         return out
@@ -456,6 +474,9 @@ class Composer:
         if not all(only):
             return None
         rows = set.intersection(*(set().union(*(self.names.rows_with_term(t) for t in o)) for o in only))
+        if len(rows) > CONTRAST_ROWS:
+            # common words on both sides in a large index: the passages already read are enough
+            rows &= {c.row for c in cands}
         pool = []
         for row in sorted(rows):
             for x in self.sentences_of(row):

@@ -541,3 +541,13 @@ def test_a_comparison_opens_with_the_sentence_that_sets_both_sides_apart(corpus_
     first = _marked(ans.text)[0][0]
     assert "réparatrices" in first and "transformatrices" in first
     assert ans.citations[0].chunk.doc_id == "transformation-sociale"
+
+
+def test_defining_sentences_read_only_the_passages_that_hold_the_subject(corpus_answerer):
+    # the BM25 postings narrow the search: not every passage of the index is read for one definition
+    c = corpus_answerer.composer
+    c._norm_text.clear()
+    qv = corpus_answerer.retriever.embedder.encode_queries(["Qui est Nancy Neamtan ?"])[0]
+    found = c.defining_sentences("Nancy Neamtan", qv)
+    assert found and all("Nancy Neamtan" in s.text for s in found)
+    assert 0 < len(c._norm_text) < len(c.index.chunks) // 10
