@@ -18,8 +18,8 @@ import numpy as np
 
 from .catalog import author_matches
 from .compose import ANSWER_WORDS, Composer, Sent
-from .question import (_CRITIQUE_Q, asks_about, clean_side, comparison_sides, definition_subject, how_subject, subject_forms,
-                       word_cover)
+from .question import (_CRITIQUE_Q, asks_about, clean_side, comparison_sides, definition_subject, how_subject,
+                       subject_forms, word_cover)
 from .retrieve import Filters, Retriever
 from .text import analyze, analyze_query, detect_language, fold, words
 from .types import RESOURCE_TYPES, Answer, Citation, Hit, Reading
@@ -158,113 +158,140 @@ class ExtractiveAnswerer:
         within = {h.chunk.doc_id for h in hits} if filters else None
         cands = self.composer.candidates(hits, qvec, query, question, within=within) if hits else []
         route = hint.get("route")
-        # "What is a local currency?": a definition asked in another language than the notes, whose words cannot
-        # meet their titles — the note whose title the question is closest to, when it stands out and retrieval
-        # found it too
-        titled = None
-        subject = definition_subject(question) if route in (None, "definition") else None
-        if hits and subject and len(subject.split()) <= 4 and not _CRITIQUE_Q.search(question) \
-                and detect_language(question) != "fr":
-            match = self.composer.names.note_by_title(qvec, self.retriever.embedder, TITLE_MATCH, TITLE_MARGIN)
-            if not match:
-                # the subject alone ("fair trade") meets its title better than the question around it; titles
-                # score higher against a bare phrase, so the floors are higher, and both must point at one note
-                svec = self.retriever.embedder.encode_queries([subject])[0]
-                loose = self.composer.names.note_by_title(qvec, self.retriever.embedder, 0.0, 0.0)
-                match = self.composer.names.note_by_title(svec, self.retriever.embedder, SUBJECT_MATCH, SUBJECT_MARGIN)
-                if match and (not loose or loose[0] != match[0]):
-                    match = None
-            if match and (match[0] in {h.chunk.doc_id for h in found_hits} or match[1] >= TITLE_SURE) \
-                    and not (within and match[0] not in within):
-                titled = match[0]
-        # a resource the question names by a rare word that is not a place (« Tell me about Ellyx. ») and that
-        # retrieval found: the question is about it — and, when the name is in its title, relevant however low
-        # an English question scores on a French fiche
-        found = self.composer.names.named_resource(question)
-        named = found[0] if found else None
-        if named and (within is not None and named not in within
-                      or named not in {h.chunk.doc_id for h in found_hits[:NAMED_HITS]}):
-            named = None
-        if not hits or not (titled or (named and found[1]) or self._relevant(query, qvec, hits, cands)):
+        titled = self._titled_note(question, route, hits, found_hits, qvec, within)
+        named, named_surely = self._named_resource(question, found_hits, within)
+        if not hits or not (titled or named_surely or self._relevant(query, qvec, hits, cands)):
             return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
         sides = hint.get("compare") if route == "comparison" else None
         if route in (None, "comparison") and not sides:
             sides = comparison_sides(question)
         parts: list[tuple[str | None, list[Sent]]] = []
         if sides and len(sides) == 2:
-            sides = [clean_side(x) or x for x in sides]
-            focus = self.composer.names.focus(question, within)
-            # one passage that sets both against each other says the difference best; each side's own span
-            # follows while the answer stays short
-            both = self.composer.contrast(sides, qvec, cands)
-            for name in sides:
-                span = self.composer.side(name, self.retriever,
-                                          lambda t: self.retriever.embedder.encode_queries([t])[0], filters,
-                                          focus=focus)
-                if not span:
-                    parts = []
-                    break
-                parts.append((name, span))
-            one_note = len({x.chunk.doc_id for _, span in parts for x in span} & set(focus[:1])) == 1 and \
-                len({x.chunk.doc_id for _, span in parts for x in span}) == 1
-            if parts and both and not one_note:   # a note that tells both apart says it better
-                kept = [(None, both)]
-                words_n = sum(x.n_words for x in both)
-                for name, span in parts:
-                    if {x.text for x in span} & {x.text for x in both}:
-                        continue
-                    if words_n + sum(x.n_words for x in span) <= ANSWER_WORDS:
-                        kept.append((name, span))
-                        words_n += sum(x.n_words for x in span)
-                parts = kept
+            parts = self._comparison(question, sides, qvec, cands, filters, within)
             if not parts:
                 # a comparison answered from passages: the sentence that contrasts the two matters, not the
                 # opening of whichever note the question names first — both notes it names are read
                 cands = self.composer.candidates(hits, qvec, query, question, within=within, n_focus=2)
         if not parts:
-            # the subject as the question words it (« What is microcredit, and who invented it? » →
-            # "microcredit"), then as the plan's topic slot, which may keep other content words
-            subjects = []
-            if route in (None, "definition"):
-                subjects.append(definition_subject(question))
-            if route == "definition":
-                subjects.append(hint.get("subject"))
-            lead = self.composer.opening_span(titled) if titled else None
-            for subject in dict.fromkeys(s for s in subjects if s and not lead):
-                lead = self.composer.definition(subject, cands, qvec)
-                if lead:
-                    break
-            if not lead and named and (asks_about(question) or definition_subject(question)):
-                # « C'était quoi, CaféLaboQUARTIERS ? »: what the resource that names it says first
-                lead = self.composer.opening_span(named)
-            if not lead:
-                lead = self.composer.section_lead(question, cands, within)
-            if not lead and route in (None, "passage") and (how := how_subject(question)):
-                # « Comment fonctionne une Scop ? » about a subject with its own note and no section on how it
-                # works: the note's opening says how it is organised
-                noted = [d for form in subject_forms(how) for d, kind in self.composer.names.named_docs(form)
-                         if kind == "title"]
-                if noted and (within is None or noted[0] in within):
-                    lead = self.composer.opening_span(noted[0])
-            if not lead:
-                lead = self.composer.general(cands)
+            lead = self._lead(question, route, hint, cands, qvec, titled, named, within)
             if not lead:
                 return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
-            # a short lead is followed by more of its own document (its figures, how it works): first when the
-            # question names that document, else within what sentences from other sources leave of the length
-            own = lead[0].chunk.doc_id == named
-            if own:
-                bare = asks_about(question) or bool(definition_subject(question))
-                lead = lead + self.composer.substance(lead, cands, named=True, in_order=bare)
-            extras = self.composer.extras(lead, cands, query)
-            if not own:
-                lead = lead + self.composer.substance(lead, cands, budget=ANSWER_WORDS - sum(x.n_words for x in extras))
-            parts = [(None, lead)]
-            if extras:
-                parts.append((None, extras))
+            parts = self._completed(question, query, lead, cands, named)
         ans = self._compose(question, query, hits, parts)
         ans.further = self.further(found_hits, ans, qvec, authors=hint.get("authors") or ())
         return ans
+
+    # -- the documents a question names -------------------------------------------------------------
+    def _titled_note(self, question: str, route: str | None, hits: list[Hit], found_hits: list[Hit],
+                     qvec: np.ndarray, within: set[str] | None) -> str | None:
+        """"What is a local currency?": a definition asked in another language than the notes, whose words cannot
+        meet their titles — the note whose title the question is closest to, when it stands out and retrieval
+        found it too."""
+        subject = definition_subject(question) if route in (None, "definition") else None
+        if not (hits and subject and len(subject.split()) <= 4 and not _CRITIQUE_Q.search(question)
+                and detect_language(question) != "fr"):
+            return None
+        names, embedder = self.composer.names, self.retriever.embedder
+        match = names.note_by_title(qvec, embedder, TITLE_MATCH, TITLE_MARGIN)
+        if not match:
+            # the subject alone ("fair trade") meets its title better than the question around it; titles
+            # score higher against a bare phrase, so the floors are higher, and both must point at one note
+            svec = embedder.encode_queries([subject])[0]
+            loose = names.note_by_title(qvec, embedder, 0.0, 0.0)
+            match = names.note_by_title(svec, embedder, SUBJECT_MATCH, SUBJECT_MARGIN)
+            if match and (not loose or loose[0] != match[0]):
+                match = None
+        if match and (match[0] in {h.chunk.doc_id for h in found_hits} or match[1] >= TITLE_SURE) \
+                and not (within and match[0] not in within):
+            return match[0]
+        return None
+
+    def _named_resource(self, question: str, found_hits: list[Hit],
+                        within: set[str] | None) -> tuple[str | None, bool]:
+        """A resource the question names by a rare word that is not a place (« Tell me about Ellyx. ») and that
+        retrieval found: the question is about it — and, when the name is in its title or authors (second
+        value), relevant however low an English question scores on a French fiche."""
+        found = self.composer.names.named_resource(question)
+        if not found:
+            return None, False
+        doc, titled = found
+        if within is not None and doc not in within or doc not in {h.chunk.doc_id for h in found_hits[:NAMED_HITS]}:
+            return None, False
+        return doc, titled
+
+    # -- the compositions -----------------------------------------------------------------------------
+    def _comparison(self, question: str, sides: list[str], qvec: np.ndarray, cands: list[Sent], filters,
+                    within: set[str] | None) -> list[tuple[str | None, list[Sent]]]:
+        """One short span per side, introduced by its name; opened by a sentence that sets both apart when the
+        corpus has one (and the sides do not both come from the one note that tells them apart). [] when a
+        side is not found."""
+        sides = [clean_side(x) or x for x in sides]
+        focus = self.composer.names.focus(question, within)
+        both = self.composer.contrast(sides, qvec, cands)
+        parts: list[tuple[str | None, list[Sent]]] = []
+        for name in sides:
+            span = self.composer.side(name, self.retriever, lambda t: self.retriever.embedder.encode_queries([t])[0],
+                                      filters, focus=focus)
+            if not span:
+                return []
+            parts.append((name, span))
+        docs = {x.chunk.doc_id for _, span in parts for x in span}
+        one_note = len(docs) == 1 and docs <= set(focus[:1])
+        if not both or one_note:   # a note that tells both apart says it better
+            return parts
+        kept: list[tuple[str | None, list[Sent]]] = [(None, both)]
+        words_n = sum(x.n_words for x in both)
+        for name, span in parts:
+            # each side's own span follows while the answer stays short
+            if {x.text for x in span} & {x.text for x in both}:
+                continue
+            if words_n + sum(x.n_words for x in span) <= ANSWER_WORDS:
+                kept.append((name, span))
+                words_n += sum(x.n_words for x in span)
+        return kept
+
+    def _lead(self, question: str, route: str | None, hint: dict, cands: list[Sent], qvec: np.ndarray,
+              titled: str | None, named: str | None, within: set[str] | None) -> list[Sent] | None:
+        """The span the answer opens with."""
+        # the subject as the question words it (« What is microcredit, and who invented it? » → "microcredit"),
+        # then as the plan's topic slot, which may keep other content words
+        subjects = []
+        if route in (None, "definition"):
+            subjects.append(definition_subject(question))
+        if route == "definition":
+            subjects.append(hint.get("subject"))
+        lead = self.composer.opening_span(titled) if titled else None
+        for subject in dict.fromkeys(s for s in subjects if s and not lead):
+            lead = self.composer.definition(subject, cands, qvec)
+            if lead:
+                break
+        if not lead and named and (asks_about(question) or definition_subject(question)):
+            # « C'était quoi, CaféLaboQUARTIERS ? »: what the resource that names it says first
+            lead = self.composer.opening_span(named)
+        if not lead:
+            lead = self.composer.section_lead(question, cands, within)
+        if not lead and route in (None, "passage") and (how := how_subject(question)):
+            # « Comment fonctionne une Scop ? » about a subject with its own note and no section on how it
+            # works: the note's opening says how it is organised
+            noted = [d for form in subject_forms(how) for d, kind in self.composer.names.named_docs(form)
+                     if kind == "title"]
+            if noted and (within is None or noted[0] in within):
+                lead = self.composer.opening_span(noted[0])
+        return lead or self.composer.general(cands)
+
+    def _completed(self, question: str, query: str, lead: list[Sent], cands: list[Sent],
+                   named: str | None) -> list[tuple[str | None, list[Sent]]]:
+        """The lead, then more of its own document when it is short (its figures, how it works) — first when the
+        question names that document, else within what sentences from other sources leave of the length —
+        and at most two sentences from other sources that add content."""
+        own = lead[0].chunk.doc_id == named
+        if own:
+            bare = asks_about(question) or bool(definition_subject(question))
+            lead = lead + self.composer.substance(lead, cands, named=True, in_order=bare)
+        extras = self.composer.extras(lead, cands, query)
+        if not own:
+            lead = lead + self.composer.substance(lead, cands, budget=ANSWER_WORDS - sum(x.n_words for x in extras))
+        return [(None, lead)] + ([(None, extras)] if extras else [])
 
     # -- relevance --------------------------------------------------------------------------------
     def _relevant(self, query: str, qvec: np.ndarray, hits: list[Hit], cands: list[Sent] | None = None) -> bool:
