@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     p.add_argument("--show-leaks", type=int, default=0, help="afficher N questions hors sujet acceptées")
     p.add_argument("--out", type=Path, help="résultats par question (JSON Lines)")
     p.add_argument("--evidence", action="store_true",
-                   help="joindre à --out les mesures du filtre (rag.answer.Evidence) pour le calibrer")
+                   help="joindre à --out les mesures du filtre (rag.gate.Evidence) pour le calibrer")
     a = p.parse_args(argv)
 
     sample = piaf_sample(a.piaf, a.n)
