@@ -116,7 +116,8 @@ class ExtractiveAnswerer:
                 return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
             parts = self._completed(question, query, lead, cands, named)
         ans = self._compose(question, query, hits, parts)
-        ans.further = self.further(found_hits, ans, qvec, authors=hint.get("authors") or ())
+        mentions = self.composer.names.mentioning(question) if named else set()
+        ans.further = self.further(found_hits, ans, qvec, authors=hint.get("authors") or (), mentions=mentions)
         return ans
 
     # -- the documents a question names -------------------------------------------------------------
@@ -264,16 +265,22 @@ class ExtractiveAnswerer:
         return Answer(question=question, text=sep.join(paras), citations=[citations[n] for n in sorted(citations)],
                       hits=hits, found=True, query=query)
 
-    def further(self, hits: list[Hit], ans: Answer, qvec: np.ndarray, authors=()) -> list[Reading]:
+    def further(self, hits: list[Hit], ans: Answer, qvec: np.ndarray, authors=(), mentions=()) -> list[Reading]:
         """3–5 resources relevant to the question and not cited, grouped by type (in the corpus's type order),
         best first inside a type; none when fewer than three pass the relevance floor. `authors`: people the
-        question asks about (« Qui est Nancy Neamtan ? »): their own resources come first, whatever the floor."""
+        question asks about (« Qui est Nancy Neamtan ? »): their own resources come first, whatever the floor;
+        `mentions`: the resources that name what the question names (« Tell me about Ellyx. ») likewise."""
         cited = {c.chunk.doc_id for c in ans.citations}
         idx = self.retriever.index
         rows = self.composer.row_of
         floor = self.relevance.get("further", self.relevance["weak"]) - CROSS_LINGUAL_SHIFT - self.relevance["margin"]
         picked: list[Hit] = []
         own = _by_authors(idx, authors, cited) if authors else []
+        docs = idx.documents()
+        own += sorted((Reading(doc_id=d, meta=dict(docs[d])) for d in mentions
+                       if d not in cited and d in docs and docs[d].get("type") in RESOURCE_TYPES
+                       and d not in {r.doc_id for r in own}),
+                      key=lambda r: -(r.meta.get("year") or 0))
         if own:
             readings = own[:FURTHER_MAX]
             seen = {r.doc_id for r in readings}

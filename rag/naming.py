@@ -29,6 +29,7 @@ class DocumentNames:
         self._titles: dict[str, set[str]] | None = None
         self._norm_titles: dict[str, str] = {}
         self._named: dict[str, tuple[str, bool] | None] = {}   # per question: focus asks up to three times
+        self._rare_names: dict[str, list[set[str]]] = {}
         self._df_table = None
 
     def idf(self, term: str) -> float:
@@ -119,10 +120,20 @@ class DocumentNames:
             out = [named[0]] + [d for d in out if d != named[0]] if named[1] else out + [named[0]] * (named[0] not in out)
         return out
 
+    def mentioning(self, question: str) -> set[str]:
+        """The documents holding every rare name the question writes (« Ellyx »: the fiche on Ellyx, and the
+        ones that mention it — DESTINS, a doctoral seminar), to read next."""
+        self.named_resource(question)
+        rare = self._rare_names.get(question) or []
+        if not rare:
+            return set()
+        return set.intersection(*(set().union(*(self.docs_with_term(f) for f in forms)) for forms in rare))
+
     def named_resource(self, question: str) -> tuple[str, bool] | None:
         if question not in self._named:
             if len(self._named) > 1024:
                 self._named.clear()
+                self._rare_names.clear()
             self._named[question] = self._named_resource(question)
         return self._named[question]
 
@@ -140,6 +151,8 @@ class DocumentNames:
         votes: dict[str, float] = {}
         in_title: set[str] = set()
         names: list[set[str]] = []
+        rare: list[set[str]] = []
+        self._rare_names[question] = rare
         # a name is written with a capital (the question's first word too: « Coopaname, c'est quoi ? » — the
         # rarity floor leaves out « Comment », « Quelles »…); places anchor nothing: the corpus names many
         # countries and cities
@@ -171,6 +184,7 @@ class DocumentNames:
             forms = {f for f in forms if self.idf(f) >= NAME_IDF}
             if not forms:
                 continue
+            rare.append(forms)
             docs: set[str] = set()
             for f in forms:
                 d = titles.get(f, set())

@@ -551,3 +551,10 @@ def test_defining_sentences_read_only_the_passages_that_hold_the_subject(corpus_
     found = c.defining_sentences("Nancy Neamtan", qv)
     assert found and all("Nancy Neamtan" in s.text for s in found)
     assert 0 < len(c._norm_text) < len(c.index.chunks) // 10
+
+
+def test_further_reading_after_a_named_resource_starts_with_those_that_mention_it(corpus_answerer):
+    ans = corpus_answerer.answer("Tell me about Ellyx.")
+    first = {r.doc_id for r in ans.further[:2]}
+    assert first == {"vivant-2020-destins-laboratoire-commun", "crisalidh-2017-seminaire-doctoral-innovation-sociale"}
+    assert "latribune-2018-ellyx-doubler-activite" not in {r.doc_id for r in ans.further}   # cited already
