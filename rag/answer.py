@@ -96,7 +96,9 @@ class ExtractiveAnswerer:
         within = {h.chunk.doc_id for h in hits} if filters else None
         cands = self.composer.candidates(hits, qvec, query, question, within=within) if hits else []
         route = hint.get("route")
-        titled = self._titled_note(question, route, hits, found_hits, qvec, within)
+        defined = definition_subject(question)   # « Qu'est-ce que X ? » → X; None for other questions
+        titled = self._titled_note(question, defined if route in (None, "definition") else None, hits, found_hits,
+                                   qvec, within)
         named, named_surely = self._named_resource(question, found_hits, within)
         if not hits or not (titled or named_surely or self._relevant(query, qvec, hits, cands)):
             return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
@@ -111,22 +113,21 @@ class ExtractiveAnswerer:
                 # opening of whichever note the question names first — both notes it names are read
                 cands = self.composer.candidates(hits, qvec, query, question, within=within, n_focus=2)
         if not parts:
-            lead = self._lead(question, route, hint, cands, qvec, titled, named, within)
+            lead = self._lead(question, defined, route, hint, cands, qvec, titled, named, within)
             if not lead:
                 return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
-            parts = self._completed(question, query, lead, cands, named)
+            parts = self._completed(question, defined, query, lead, cands, named)
         ans = self._compose(question, query, hits, parts)
         mentions = self.composer.names.mentioning(question) if named else set()
         ans.further = self.further(found_hits, ans, qvec, authors=hint.get("authors") or (), mentions=mentions)
         return ans
 
     # -- the documents a question names -------------------------------------------------------------
-    def _titled_note(self, question: str, route: str | None, hits: list[Hit], found_hits: list[Hit],
+    def _titled_note(self, question: str, subject: str | None, hits: list[Hit], found_hits: list[Hit],
                      qvec: np.ndarray, within: set[str] | None) -> str | None:
         """"What is a local currency?": a definition asked in another language than the notes, whose words cannot
         meet their titles — the note whose title the question is closest to, when it stands out and retrieval
-        found it too."""
-        subject = definition_subject(question) if route in (None, "definition") else None
+        found it too. `subject`: the definition's subject, when the question is routed as one."""
         if not (hits and subject and len(subject.split()) <= 4 and not _CRITIQUE_Q.search(question)
                 and detect_language(question) != "fr"):
             return None
@@ -189,14 +190,14 @@ class ExtractiveAnswerer:
                 words_n += sum(x.n_words for x in span)
         return kept
 
-    def _lead(self, question: str, route: str | None, hint: dict, cands: list[Sent], qvec: np.ndarray,
-              titled: str | None, named: str | None, within: set[str] | None) -> list[Sent] | None:
+    def _lead(self, question: str, defined: str | None, route: str | None, hint: dict, cands: list[Sent],
+              qvec: np.ndarray, titled: str | None, named: str | None, within: set[str] | None) -> list[Sent] | None:
         """The span the answer opens with."""
         # the subject as the question words it (« What is microcredit, and who invented it? » → "microcredit"),
         # then as the plan's topic slot, which may keep other content words
         subjects = []
         if route in (None, "definition"):
-            subjects.append(definition_subject(question))
+            subjects.append(defined)
         if route == "definition":
             subjects.append(hint.get("subject"))
         lead = self.composer.opening_span(titled) if titled else None
@@ -204,7 +205,7 @@ class ExtractiveAnswerer:
             lead = self.composer.definition(subject, cands, qvec)
             if lead:
                 break
-        if not lead and named and (asks_about(question) or definition_subject(question)):
+        if not lead and named and (asks_about(question) or defined):
             # « C'était quoi, CaféLaboQUARTIERS ? »: what the resource that names it says first
             lead = self.composer.opening_span(named)
         if not lead:
@@ -218,14 +219,14 @@ class ExtractiveAnswerer:
                 lead = self.composer.opening_span(noted[0])
         return lead or self.composer.general(cands)
 
-    def _completed(self, question: str, query: str, lead: list[Sent], cands: list[Sent],
+    def _completed(self, question: str, defined: str | None, query: str, lead: list[Sent], cands: list[Sent],
                    named: str | None) -> list[tuple[str | None, list[Sent]]]:
         """The lead, then more of its own document when it is short (its figures, how it works) — first when the
         question names that document, else within what sentences from other sources leave of the length —
         and at most two sentences from other sources that add content."""
         own = lead[0].chunk.doc_id == named
         if own:
-            bare = asks_about(question) or bool(definition_subject(question))
+            bare = asks_about(question) or bool(defined)
             lead = lead + self.composer.substance(lead, cands, named=True, in_order=bare)
         extras = self.composer.extras(lead, cands, query)
         if not own:
@@ -275,8 +276,8 @@ class ExtractiveAnswerer:
         rows = self.composer.row_of
         floor = self.relevance.get("further", self.relevance["weak"]) - CROSS_LINGUAL_SHIFT - self.relevance["margin"]
         picked: list[Hit] = []
-        own = _by_authors(idx, authors, cited) if authors else []
-        docs = idx.documents()
+        docs = self.composer.names.documents
+        own = _by_authors(docs, authors, cited) if authors else []
         own += sorted((Reading(doc_id=d, meta=dict(docs[d])) for d in mentions
                        if d not in cited and d in docs and docs[d].get("type") in RESOURCE_TYPES
                        and d not in {r.doc_id for r in own}),
@@ -309,10 +310,10 @@ class ExtractiveAnswerer:
         return [Reading(doc_id=h.chunk.doc_id, meta=dict(h.chunk.meta)) for h in picked]
 
 
-def _by_authors(index, authors, cited: set[str]) -> list[Reading]:
-    """The resources of the index signed by one of `authors`, matched as the catalogue matches them."""
+def _by_authors(docs: dict[str, dict], authors, cited: set[str]) -> list[Reading]:
+    """The resources among `docs` signed by one of `authors`, matched as the catalogue matches them."""
     out = []
-    for doc_id, m in index.documents().items():
+    for doc_id, m in docs.items():
         if doc_id in cited or m.get("type") not in RESOURCE_TYPES:
             continue
         if any(author_matches(name, str(a)) for name in authors for a in (m.get("authors") or [])):

@@ -26,7 +26,7 @@ import numpy as np
 
 from .naming import DocumentNames
 from .question import _CRITIQUE_Q, _HOW_Q, definition_rank, defines, mentions, norm, subject_forms
-from .text import analyze, analyze_query, fold, words
+from .text import analyze, analyze_query, fold, index_languages, words
 from .types import Chunk, Hit
 
 
@@ -101,7 +101,7 @@ class Composer:
         self.row_of = {c.chunk_id: i for i, c in enumerate(index.chunks)}
         self._first_row: dict[str, int] = {}
         self._norm_text: dict[int, str] = {}
-        self._languages: list[str] | None = None
+        self._languages: tuple[str, ...] | None = None
         self.names = DocumentNames(index)
 
     # -- sentences ------------------------------------------------------------------------------------
@@ -286,9 +286,9 @@ class Composer:
             t = self._norm_text[row] = fold(self.index.chunks[row].text).lower()
         return t
 
-    def languages(self) -> list[str]:
+    def languages(self) -> tuple[str, ...]:
         if self._languages is None:
-            self._languages = sorted({c.meta.get("language") or "fr" for c in self.index.chunks} | {"fr"})
+            self._languages = index_languages(c.meta.get("language") for c in self.index.chunks) or ("fr",)
         return self._languages
 
     def defining_sentences(self, subject: str, qvec: np.ndarray) -> list[Sent]:
@@ -433,7 +433,7 @@ class Composer:
         """A short span saying what one side of a comparison is. `focus`: the notes the question names — when
         both sides are told apart in one note (« économie sociale » and « économie solidaire »), its sentences
         are the ones that contrast them."""
-        docs = self.index.documents()
+        docs = self.names.documents
         named = self.names.named_docs(name)
         # a note titled by the side's name says what it is; then a note the question names that defines it;
         # then any resource titled by it

@@ -29,8 +29,16 @@ class DocumentNames:
         self._titles: dict[str, set[str]] | None = None
         self._norm_titles: dict[str, str] = {}
         self._named: dict[str, tuple[str, bool] | None] = {}   # per question: focus asks up to three times
-        self._rare_names: dict[str, list[set[str]]] = {}
         self._df_table = None
+        self._documents: dict[str, dict] | None = None
+
+    @property
+    def documents(self) -> dict[str, dict]:
+        """doc_id → metadata, read once (`Index.documents()` copies every chunk's metadata at each call);
+        shared, so read-only."""
+        if self._documents is None:
+            self._documents = self.index.documents()
+        return self._documents
 
     def idf(self, term: str) -> float:
         """BM25's inverse document frequency of an analysed term in this index (highest for a term no passage
@@ -54,7 +62,7 @@ class DocumentNames:
         """The concept note whose title is closest to the question vector (titles encoded once, as queries),
         when it reaches `floor` and beats the next one by `margin`: (doc_id, similarity); None otherwise."""
         if self._title_vecs is None:
-            docs = self.index.documents()
+            docs = self.documents
             ids = sorted(d for d, m in docs.items() if m.get("type") == "concept" and m.get("title"))
             vecs = embedder.encode_queries([docs[d]["title"] for d in ids]) if ids else np.zeros((0, len(qvec)))
             self._title_vecs = (ids, np.asarray(vecs, dtype=np.float32))
@@ -75,7 +83,7 @@ class DocumentNames:
             keys: list[tuple[frozenset[str], str, int]] = []
             topic_docs: dict[frozenset[str], set[str]] = {}
             heads: dict[frozenset[str], set[str]] = {}
-            for doc_id, m in self.index.documents().items():
+            for doc_id, m in self.documents.items():
                 lang = m.get("language")
                 if (m.get("type") or "") != "concept":
                     # a resource whose title opens with a name (« Banco Palmas, banque communautaire… »,
@@ -116,15 +124,17 @@ class DocumentNames:
         # a resource the question names by a rare word (« Ellyx », « SSEVET2 ») is read whole too, after the notes
         named = self.named_resource(question)
         if named and (within is None or named[0] in within):
-            # named by its title or authors, it is more specific than a note named by common words
-            out = [named[0]] + [d for d in out if d != named[0]] if named[1] else out + [named[0]] * (named[0] not in out)
+            doc, titled = named
+            if titled:   # named by its title or authors, it is more specific than a note named by common words
+                out = [doc] + [d for d in out if d != doc]
+            elif doc not in out:
+                out.append(doc)
         return out
 
     def mentioning(self, question: str) -> set[str]:
         """The documents holding every rare name the question writes (« Ellyx »: the fiche on Ellyx, and the
         ones that mention it — DESTINS, a doctoral seminar), to read next."""
-        self.named_resource(question)
-        rare = self._rare_names.get(question) or []
+        rare = [forms for _, forms in self._question_names(question) if forms]
         if not rare:
             return set()
         return set.intersection(*(set().union(*(self.docs_with_term(f) for f in forms)) for forms in rare))
@@ -133,7 +143,6 @@ class DocumentNames:
         if question not in self._named:
             if len(self._named) > 1024:
                 self._named.clear()
-                self._rare_names.clear()
             self._named[question] = self._named_resource(question)
         return self._named[question]
 
@@ -147,26 +156,8 @@ class DocumentNames:
         (doc_id, titled), or None: `titled` when the name stands in its title or authors — then it is surely
         what the question is about; a name found only in the text may be a passing mention (« Harvard »)."""
         titles = self._title_terms_index()
-        lang = detect_language(question)
         votes: dict[str, float] = {}
         in_title: set[str] = set()
-        names: list[set[str]] = []
-        rare: list[set[str]] = []
-        self._rare_names[question] = rare
-        # a name is written with a capital (the question's first word too: « Coopaname, c'est quoi ? » — the
-        # rarity floor leaves out « Comment », « Quelles »…); places anchor nothing: the corpus names many
-        # countries and cities
-        q = question.strip().lstrip("¿¡ ")
-        capital = {fold(w) for w in words(" ".join(re.findall(r"(?<!^)\b[A-ZÀ-Ý][\w'’-]*", q)))}
-        # the first word is capitalised anyway (« What », « Parle-moi », « Tell »): a name when a comma or a colon
-        # follows it, or when it is written like one (« SSEVET2 », « CaféLaboQUARTIERS »)
-        first = re.match(r"[¿¡]?\s*([A-ZÀ-Ý][\w-]*)(\s*[,:])?", q)
-        if first and (first.group(2) or re.search(r"[A-ZÀ-Ý\d]", first.group(1)[1:])):
-            capital |= {fold(w) for w in words(first.group(1))}
-        n = normalize(question)
-        placed = {fold(w) for _, st, en in find_places(question, n) for w in words(n[st:en])}
-        # a city the vocabulary does not list reads as one after « à », "in", « em »… (« … à Montréal ? »)
-        placed |= {fold(w).lower() for w in re.findall(r"\b(?:à|in|en|au|em|at)\s+([A-ZÀ-Ý][\w-]+)", question)}
         # a title quoted in the question (« le livre « Du social business à l'économie solidaire » »)
         for quoted in re.findall(r"[«“\"]\s*([^»”\"]{8,160}?)\s*[»”\"]", question):
             qn = norm(quoted)
@@ -175,16 +166,10 @@ class DocumentNames:
                 d = next(iter(hits))
                 votes[d] = votes.get(d, 0.0) + 3.0
                 in_title.add(d)
-        for w in dict.fromkeys(words(question)):
-            own = set(analyze(w, lang))
-            if fold(w) not in capital or fold(w) in placed or not own:   # « Que répond X ? »: a stop word
+        names = self._question_names(question)
+        for _, forms in names:
+            if not forms:   # a name many passages hold names no one document
                 continue
-            forms = own | set(analyze(w, "fr"))
-            names.append(forms)
-            forms = {f for f in forms if self.idf(f) >= NAME_IDF}
-            if not forms:
-                continue
-            rare.append(forms)
             docs: set[str] = set()
             for f in forms:
                 d = titles.get(f, set())
@@ -208,14 +193,40 @@ class DocumentNames:
         d = ranked[0][0]
         # every name the question writes stands in that document: one rare word shared by chance (« Dar es
         # Salaam » and the DARES, « Gray Eagle ») names nothing
-        if not all(any(d in titles.get(f, ()) or d in self.docs_with_term(f) for f in forms) for forms in names):
+        if not all(any(d in titles.get(f, ()) or d in self.docs_with_term(f) for f in forms) for forms, _ in names):
             return None
         return d, d in in_title
+
+    def _question_names(self, question: str) -> list[tuple[set[str], set[str]]]:
+        """The names a question writes, each as (its analysed forms, those of them few passages hold)."""
+        lang = detect_language(question)
+        # a name is written with a capital (the question's first word too: « Coopaname, c'est quoi ? » — the
+        # rarity floor leaves out « Comment », « Quelles »…); places anchor nothing: the corpus names many
+        # countries and cities
+        q = question.strip().lstrip("¿¡ ")
+        capital = {fold(w) for w in words(" ".join(re.findall(r"(?<!^)\b[A-ZÀ-Ý][\w'’-]*", q)))}
+        # the first word is capitalised anyway (« What », « Parle-moi », « Tell »): a name when a comma or a colon
+        # follows it, or when it is written like one (« SSEVET2 », « CaféLaboQUARTIERS »)
+        first = re.match(r"[¿¡]?\s*([A-ZÀ-Ý][\w-]*)(\s*[,:])?", q)
+        if first and (first.group(2) or re.search(r"[A-ZÀ-Ý\d]", first.group(1)[1:])):
+            capital |= {fold(w) for w in words(first.group(1))}
+        n = normalize(question)
+        placed = {fold(w) for _, st, en in find_places(question, n) for w in words(n[st:en])}
+        # a city the vocabulary does not list reads as one after « à », "in", « em »… (« … à Montréal ? »)
+        placed |= {fold(w).lower() for w in re.findall(r"\b(?:à|in|en|au|em|at)\s+([A-ZÀ-Ý][\w-]+)", question)}
+        out = []
+        for w in dict.fromkeys(words(question)):
+            own = set(analyze(w, lang))
+            if fold(w) not in capital or fold(w) in placed or not own:   # « Que répond X ? »: a stop word
+                continue
+            forms = own | set(analyze(w, "fr"))
+            out.append((forms, {f for f in forms if self.idf(f) >= NAME_IDF}))
+        return out
 
     def _title_terms_index(self) -> dict[str, set[str]]:
         if self._titles is None:
             self._titles = {}
-            for doc_id, m in self.index.documents().items():
+            for doc_id, m in self.documents.items():
                 if m.get("type") == "dossier":
                     continue  # the introduction names everything and explains nothing in particular
                 self._norm_titles[doc_id] = norm(m.get("title") or "")
@@ -242,12 +253,12 @@ class DocumentNames:
     def docs_with_term(self, term: str) -> set[str]:
         """The documents one of whose passages holds an analysed term (the dossier's introduction excepted)."""
         docs = {self.index.chunks[r].doc_id for r in self.rows_with_term(term)}
-        return {d for d in docs if (self.index.documents().get(d) or {}).get("type") != "dossier"}
+        return {d for d in docs if (self.documents.get(d) or {}).get("type") != "dossier"}
 
     def doc_keys(self) -> list[tuple[str, str, int, str]]:
         if self._doc_keys is None:
             keys = []
-            for doc_id, m in self.index.documents().items():
+            for doc_id, m in self.documents.items():
                 kind = m.get("type") or ""
                 concept = kind in ("concept", "dossier")
                 title = m.get("title") or ""
