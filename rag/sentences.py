@@ -24,6 +24,9 @@ _DOC_NOUNS = (r"(?:texte|document|article|ouvrage|livre|fiche|these|video|rappor
               r"text|book|paper|report|chapter|talk|lecture|thesis|documento|libro|informe|tesis|livro|"
               r"relatorio|artigo|texto|extrait|biographie|version|compte rendu|comptes rendus|propos|sous-titre|"
               r"resume|cahier|portrait|temoignage|episode|sequence|diaporama|depeche|reportage|chronique)s?")
+# A fiche's summary in the document's own language (« Resumo (pt) : O artigo analisa… ») describes the document
+# from its first sentence to its last (folded, lower case).
+_SUMMARY_START = r"^(?:resumen|resumo|riassunto|resume|abstract|summary)\s*\("
 _FOLD_RULES = [
     # demonstrative + document noun: « ce texte », « cette fiche », « cet ouvrage », "this paper"
     rf"\b(?:ce|cet|cette|ces|this|these|este|esta|estos|estas|esse|essa|este)\s+(?:\w+\s+)?{_DOC_NOUNS}\b",
@@ -82,7 +85,7 @@ _FOLD_RULES = [
     r"aller plus loin|se lit\b|on peut (?:le|la|les) (?:comparer|rapprocher|lire|completer)|y trouveront|"
     r"point d'entree|entree en matiere|premiere approche|bonne synthese|entry point|"
     r"\bit (?:offers|argues|presents|describes|provides|reviews))",
-    r"^(?:resumen|resumo|riassunto|resume|abstract|summary)\s*\(",
+    _SUMMARY_START,
     # who wrote it: « Son auteur, Jean Gadrey, alors au CLERSE, l'a rédigé dans le cadre du programme… »
     r"\b(?:l'a|l'ont|les a|les ont) (?:redige|redigee|ecrit|ecrite|coordonne|coordonnee|dirige|dirigee|signe|signee)\b",
     # « Le 29 novembre 2018, La Tribune fait le point sur son développement. »
@@ -95,9 +98,7 @@ _FOLD_RULES = [
 _ABOUT = [re.compile(p, re.I) for p in _FOLD_RULES]
 
 
-# A fiche's summary in the document's own language (« Resumo (pt) : O artigo analisa… ») describes the document
-# from its first sentence to its last.
-_SUMMARY = re.compile(r"^(?:résumé|resume|resumen|resumo|riassunto|abstract|summary)\s*\(", re.I)
+_SUMMARY = re.compile(_SUMMARY_START)
 
 
 def about_document(sentence: str) -> bool:
@@ -124,7 +125,7 @@ def passage_sentences(text: str) -> list[Sentence]:
         if pstart < 0:  # cannot happen (paragraphs are stripped substrings), but never store wrong offsets
             continue
         scur = pstart
-        summary = _SUMMARY.match(para) is not None
+        summary = _SUMMARY.match(fold(para[:24]).lower()) is not None
         for s in split_sentences(para):
             st = text.find(s, scur)
             if st < 0:
