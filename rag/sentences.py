@@ -88,6 +88,9 @@ _FOLD_RULES = [
     _SUMMARY_START,
     # who wrote it: « Son auteur, Jean Gadrey, alors au CLERSE, l'a rédigé dans le cadre du programme… »
     r"\b(?:l'a|l'ont|les a|les ont) (?:redige|redigee|ecrit|ecrite|coordonne|coordonnee|dirige|dirigee|signe|signee)\b",
+    # « Cette introduction est un point de départ efficace pour un étudiant… » (« introduction » alone is no
+    # document noun: « Dans son introduction, X avance… » reports content)
+    r"\b(?:cette|this|esta|essa) introduction\b",
     # « Le 29 novembre 2018, La Tribune fait le point sur son développement. »
     r"\bfai(?:t|saient|sait) le point sur\b",
     r"\b(?:a|ont) (?:tenu|accueilli|organise)\b.{0,80}\b(?:colloque|seminaire|journee|conference|rencontre|"

@@ -558,3 +558,18 @@ def test_further_reading_after_a_named_resource_starts_with_those_that_mention_i
     first = {r.doc_id for r in ans.further[:2]}
     assert first == {"vivant-2020-destins-laboratoire-commun", "crisalidh-2017-seminaire-doctoral-innovation-sociale"}
     assert "latribune-2018-ellyx-doubler-activite" not in {r.doc_id for r in ans.further}   # cited already
+
+
+def test_a_demonstrative_introduction_is_about_the_document():
+    # seen in the walk-through: the PTCE answer went on into this reading advice
+    assert about_document("Cette introduction est un point de départ efficace pour un étudiant ou un chargé de "
+                          "mission qui découvre les PTCE.")
+    assert not about_document("Dans son introduction, Hugues Sibille met en avant le savoir-faire coopératif des "
+                              "PTCE.")   # labelled content in bench/about_labels.jsonl
+
+
+def test_a_definition_goes_on_without_quoting_reading_advice(corpus_answerer):
+    ans = corpus_answerer.answer("Qu'est-ce qu'un PTCE ?")
+    _assert_grounded(ans)
+    assert all(not about_document(s) for s, _ in _marked(ans.text))
+    assert "point de départ efficace" not in ans.text
