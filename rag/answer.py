@@ -16,9 +16,9 @@ from typing import Protocol
 import numpy as np
 
 from .catalog import author_matches
-from .compose import ANSWER_WORDS, Composer, Sent
+from .compose import ANSWER_WORDS, FILL_UNDER, Composer, Sent
 from .gate import CROSS_LINGUAL_SHIFT, DEFAULT_RELEVANCE, RELEVANCE, Evidence, RelevanceGate  # noqa: F401
-from .question import (_CRITIQUE_Q, asks_about, clean_side, comparison_sides, definition_subject, how_subject,
+from .question import (_CRITIQUE_Q, asks_about, asks_results, clean_side, comparison_sides, definition_subject, how_subject,
                        subject_forms)
 from .retrieve import Filters, Retriever
 from .text import analyze_query, detect_language
@@ -113,11 +113,12 @@ class ExtractiveAnswerer:
                 # opening of whichever note the question names first — both notes it names are read
                 cands = self.composer.candidates(hits, qvec, query, question, within=within, n_focus=2)
         if not parts:
-            lead = self._lead(question, defined, route, hint, cands, qvec, titled, named, within)
+            lead = self._lead(question, defined, route, hint, cands, qvec, titled, named, within,
+                                  named_surely)
             if not lead:
                 return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
-            parts = self._completed(question, defined, query, lead, cands, named)
-        ans = self._compose(question, query, hits, parts)
+            parts = self._completed(question, defined, query, lead, cands, named, qvec)
+        ans = self._compose(question, query, hits, self._filled(parts))
         mentions = self.composer.names.mentioning(question) if named else set()
         ans.further = self.further(found_hits, ans, qvec, authors=hint.get("authors") or (), mentions=mentions)
         return ans
@@ -191,7 +192,8 @@ class ExtractiveAnswerer:
         return kept
 
     def _lead(self, question: str, defined: str | None, route: str | None, hint: dict, cands: list[Sent],
-              qvec: np.ndarray, titled: str | None, named: str | None, within: set[str] | None) -> list[Sent] | None:
+              qvec: np.ndarray, titled: str | None, named: str | None, within: set[str] | None,
+              named_surely: bool = False) -> list[Sent] | None:
         """The span the answer opens with."""
         # the subject as the question words it (« What is microcredit, and who invented it? » → "microcredit"),
         # then as the plan's topic slot, which may keep other content words
@@ -217,21 +219,37 @@ class ExtractiveAnswerer:
                      if kind == "title"]
             if noted and (within is None or noted[0] in within):
                 lead = self.composer.opening_span(noted[0])
+        if not lead and named and named_surely:
+            # « Quels chiffres Vando Borghi donne-t-il… ? »: the question is about the resource its title or
+            # authors name — its own best span, not a sentence of another source that shares its words
+            lead = self.composer.general([c for c in cands if c.chunk.doc_id == named])
         return lead or self.composer.general(cands)
 
     def _completed(self, question: str, defined: str | None, query: str, lead: list[Sent], cands: list[Sent],
-                   named: str | None) -> list[tuple[str | None, list[Sent]]]:
+                   named: str | None, qvec: np.ndarray) -> list[tuple[str | None, list[Sent]]]:
         """The lead, then more of its own document when it is short (its figures, how it works) — first when the
         question names that document, else within what sentences from other sources leave of the length —
         and at most two sentences from other sources that add content."""
         own = lead[0].chunk.doc_id == named
-        if own:
+        results = asks_results(question)
+        if own or results:
+            # the document the question names, or the figures it asks for, come before other sources
             bare = asks_about(question) or bool(defined)
-            lead = lead + self.composer.substance(lead, cands, named=True, in_order=bare)
+            lead = lead + self.composer.substance(lead, cands, named=own, in_order=bare and not results,
+                                                  results=results, qvec=qvec)
         extras = self.composer.extras(lead, cands, query)
-        if not own:
+        if not (own or results):
             lead = lead + self.composer.substance(lead, cands, budget=ANSWER_WORDS - sum(x.n_words for x in extras))
         return [(None, lead)] + ([(None, extras)] if extras else [])
+
+    def _filled(self, parts: list[tuple[str | None, list[Sent]]]) -> list[tuple[str | None, list[Sent]]]:
+        """A sentence or two says too little: the answer goes on with what its lead's document says next."""
+        words_n = sum(x.n_words for _, sents in parts for x in sents)
+        label, lead = parts[0]
+        if words_n >= FILL_UNDER or label or not lead:
+            return parts
+        more = self.composer.following(lead, {x.text for _, sents in parts for x in sents}, ANSWER_WORDS - words_n)
+        return [(None, lead + more)] + parts[1:]
 
     # -- relevance --------------------------------------------------------------------------------
     def _relevant(self, query: str, qvec: np.ndarray, hits: list[Hit], cands: list[Sent] | None = None) -> bool:

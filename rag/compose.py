@@ -63,8 +63,18 @@ SPAN_MAX = 4
 SPAN_WORDS = 95        # the lead span stops growing past this
 ANSWER_WORDS = 130     # extras are added only while the answer stays about this long
 SUBSTANCE_UNDER = 70   # a lead shorter than this is followed by more of its own document
+FILL_UNDER = 60        # an answer shorter than this goes on reading its lead's document
 FIGURE_BONUS = 0.02
+RESULT_BONUS = 0.03         # per figure (up to three) in a sentence, when the question asks for results
+# A figure that measures something: an amount, a share, a count — not a year or a page.
+_QUANTITY = re.compile(r"\d+(?:[,.]\d+)?\s?(?:%|€|\$|euros?|millions?|milliards?|dollars?|reais|pesos|mds?)|"
+                       r"\b\d{1,3}(?:[\u00a0\u202f .]\d{3})+\b|\b\d+,\d+\b|\b(?!1[5-9]\d\d\b|20\d\d\b)\d{2,}\b", re.I)
 NAMED_FIGURE_BONUS = 0.05   # when the question only names the document, its similarity tells its sentences apart less
+
+
+def quantities(text: str) -> int:
+    """How many measuring figures a sentence holds (« 6,02 milliards », « 28,3 % », « 22 000 emplois »)."""
+    return len(_QUANTITY.findall(text))
 
 
 @dataclass
@@ -498,17 +508,20 @@ class Composer:
                                   max_words=SIDE_WORDS + 15)
 
     def substance(self, lead: list[Sent], cands: list[Sent], named: bool = False, in_order: bool = False,
-                  budget: int = ANSWER_WORDS) -> list[Sent]:
+                  budget: int = ANSWER_WORDS, results: bool = False, qvec: np.ndarray | None = None) -> list[Sent]:
         """After a short lead (a document's opening: what and where), the span of the same document that says
         the most on the question — how it works, its figures, its results — read in its paragraph, within the
         answer's length. `named`: the question names that document, so every one of its sentences is on it
         (the question's vector, « Tell me about Ellyx. », says little more than the name). `in_order`: the
-        question asks what the document is about and nothing more — its next paragraph is read."""
+        question asks what the document is about and nothing more — its next paragraph is read. `results`: the
+        question asks for its results or figures — the passage that measures the most comes next, even after a
+        longer lead that has none."""
         if not lead:
             return []
         doc = lead[0].chunk.doc_id
         words_n = sum(s.n_words for s in lead)
-        if any(s.chunk.doc_id != doc for s in lead) or words_n >= SUBSTANCE_UNDER:
+        measured = results and not any(quantities(s.text) for s in lead)
+        if any(s.chunk.doc_id != doc for s in lead) or (words_n >= SUBSTANCE_UNDER and not measured):
             return []
         have = {s.text for s in lead}
         lead_rows = {(s.row, s.para) for s in lead}
@@ -516,8 +529,33 @@ class Composer:
         floor = -1.0 if named else best_sim - 2 * self.relevance["margin"]
         pool = [c for c in cands if c.chunk.doc_id == doc and c.eligible and c.text not in have
                 and (c.row, c.para) not in lead_rows and c.sim >= floor and words_n + c.n_words <= budget]
-        if not pool:
+        if not pool and not results:
             return []
+        if results:
+            # the figures of the lead's document, wherever they stand in it (retrieval may have returned only
+            # the passage that names the question's words)
+            if qvec is not None:
+                known = {c.idx for c in cands}
+                more = [x for row in self.rows_of_doc(doc) if row not in {c.row for c in cands}
+                        for x in self.sentences_of(row, lead[0].hit) if x.idx not in known]
+                self.score(more, qvec, set())
+                cands = cands + more
+            counted = [c for c in cands if c.chunk.doc_id == doc and c.eligible and c.text not in have
+                       and (c.row, c.para) not in lead_rows and quantities(c.text)
+                       and words_n + c.n_words <= budget]
+            if counted:
+                # a paragraph of figures says more than one figure in passing
+                per_para: dict[tuple[int, int], int] = {}
+                for c in cands:
+                    if c.chunk.doc_id == doc and c.eligible:
+                        per_para[(c.row, c.para)] = per_para.get((c.row, c.para), 0) + quantities(c.text)
+                anchor = max(counted, key=lambda c: c.score + RESULT_BONUS * (min(quantities(c.text), 3)
+                                                                             + min(per_para[(c.row, c.para)], 6)) / 2)
+                chunk_sents = [c for c in cands if c.row == anchor.row and c.text not in have]
+                span = self.window_around(anchor, chunk_sents, max_sents=3, max_words=budget - words_n)
+                return [c for c in span if c.eligible]
+            if not pool:
+                return []
         if in_order:
             # the question asks nothing but what the document is about: its next paragraph, as the document reads
             after = [c for c in pool if (c.row, c.para) > max(lead_rows)]
@@ -533,6 +571,26 @@ class Composer:
         chunk_sents = [c for c in cands if c.row == anchor.row and c.text not in have]
         span = self.window_around(anchor, chunk_sents, max_sents=3, max_words=budget - words_n)
         return [c for c in span if c.eligible]
+
+    def following(self, lead: list[Sent], taken: set[str], budget: int, max_sents: int = 3) -> list[Sent]:
+        """What the lead's document says next, in reading order (into its next passage, past sentences about the
+        document): for an answer that would otherwise stop after a sentence or two."""
+        last = max((s for s in lead if s.chunk.doc_id == lead[0].chunk.doc_id), key=lambda s: s.idx)
+        out: list[Sent] = []
+        words_n = 0
+        seen = set(taken)
+        for row in (r for r in self.rows_of_doc(last.chunk.doc_id) if r >= last.row):
+            if _CORPUS_SECTION.match(self.index.chunks[row].section or ""):
+                break
+            for x in self.sentences_of(row, last.hit):
+                if x.idx <= last.idx or x.text in seen or not x.eligible:
+                    continue
+                if words_n + x.n_words > budget or len(out) >= max_sents:
+                    return out
+                out.append(x)
+                seen.add(x.text)
+                words_n += x.n_words
+        return out
 
     def extras(self, lead: list[Sent], cands: list[Sent], query: str = "", limit: int = 2) -> list[Sent]:
         """At most `limit` sentences from other sources that bring content the lead lacks: close to the question

@@ -11,7 +11,7 @@ import re
 import numpy as np
 
 from .question import norm
-from .text import analyze, analyze_query, detect_language, fold, words
+from .text import analyze, analyze_query, detect_language, fold, index_languages, words
 from .vocab import find_places, normalize
 
 # A word held by few passages (BM25 idf; 3.5 ≈ fewer than 3 % of them) can name a resource.
@@ -31,6 +31,7 @@ class DocumentNames:
         self._named: dict[str, tuple[str, bool] | None] = {}   # per question: focus asks up to three times
         self._df_table = None
         self._documents: dict[str, dict] | None = None
+        self._langs: tuple[str, ...] | None = None
 
     @property
     def documents(self) -> dict[str, dict]:
@@ -134,7 +135,7 @@ class DocumentNames:
     def mentioning(self, question: str) -> set[str]:
         """The documents holding every rare name the question writes (« Ellyx »: the fiche on Ellyx, and the
         ones that mention it — DESTINS, a doctoral seminar), to read next."""
-        rare = [forms for _, forms in self._question_names(question) if forms]
+        rare = [forms for _, forms, _ in self._question_names(question) if forms]
         if not rare:
             return set()
         return set.intersection(*(set().union(*(self.docs_with_term(f) for f in forms)) for forms in rare))
@@ -167,13 +168,18 @@ class DocumentNames:
                 votes[d] = votes.get(d, 0.0) + 3.0
                 in_title.add(d)
         names = self._question_names(question)
-        for _, forms in names:
+        for _, forms, near in names:
             if not forms:   # a name many passages hold names no one document
                 continue
             docs: set[str] = set()
-            for f in forms:
-                d = titles.get(f, set())
-                docs |= d if len(d) == 1 else set()
+            # stemmed as the question's language first (« BEPA » stems apart in French and English titles), then
+            # as the other languages (« Borghi » in an Italian fiche's authors)
+            for group in (forms & near, forms):
+                for f in group:
+                    d = titles.get(f, set())
+                    docs |= d if len(d) == 1 else set()
+                if docs:
+                    break
             weight = 2.0
             if len(docs) != 1:
                 # a name only one document holds (« Saúde Criança »)
@@ -193,12 +199,13 @@ class DocumentNames:
         d = ranked[0][0]
         # every name the question writes stands in that document: one rare word shared by chance (« Dar es
         # Salaam » and the DARES, « Gray Eagle ») names nothing
-        if not all(any(d in titles.get(f, ()) or d in self.docs_with_term(f) for f in forms) for forms, _ in names):
+        if not all(any(d in titles.get(f, ()) or d in self.docs_with_term(f) for f in forms) for forms, _, _ in names):
             return None
         return d, d in in_title
 
-    def _question_names(self, question: str) -> list[tuple[set[str], set[str]]]:
-        """The names a question writes, each as (its analysed forms, those of them few passages hold)."""
+    def _question_names(self, question: str) -> list[tuple[set[str], set[str], set[str]]]:
+        """The names a question writes, each as (its analysed forms, those of them few passages hold, its forms
+        in the question's language and French)."""
         lang = detect_language(question)
         # a name is written with a capital (the question's first word too: « Coopaname, c'est quoi ? » — the
         # rarity floor leaves out « Comment », « Quelles »…); places anchor nothing: the corpus names many
@@ -219,9 +226,17 @@ class DocumentNames:
             own = set(analyze(w, lang))
             if fold(w) not in capital or fold(w) in placed or not own:   # « Que répond X ? »: a stop word
                 continue
-            forms = own | set(analyze(w, "fr"))
-            out.append((forms, {f for f in forms if self.idf(f) >= NAME_IDF}))
+            near = own | set(analyze(w, "fr"))
+            # a name is stemmed in the language of each document that holds it (« Borghi » in an Italian fiche)
+            forms = near | set().union(*(analyze(w, lg) for lg in self._languages()))
+            out.append((forms, {f for f in forms if self.idf(f) >= NAME_IDF}, near))
         return out
+
+    def _languages(self) -> tuple[str, ...]:
+        if self._langs is None:
+            self._langs = tuple(dict.fromkeys(("fr", *index_languages(m.get("language")
+                                                                        for m in self.documents.values()))))
+        return self._langs
 
     def _title_terms_index(self) -> dict[str, set[str]]:
         if self._titles is None:

@@ -83,6 +83,17 @@ _CRITIQUE_Q = re.compile(r"\b(?:limites?|limit[ée]e?s?|critiques?|reproch\w*|d[
 _HOW_Q = re.compile(r"^\s*(?:(?:et|mais|alors|and|so)\s+)?(?:comment|how|c[óo]mo)\b|\b(?:fonctionne\w*|marche-t-\w+|"
                     r"s'organise\w*|organis[ée]e?s?|works?|funciona\w*|m[ée]thodes?|methods?)\b", re.I)
 
+# Questions that ask what something achieved or measured: its figures answer them.
+_RESULTS_Q = re.compile(r"\b(?:r[ée]sultats?|chiffres?|chiffr[ée]\w*|bilan|ressorti\w*|ressort-il|combien|"
+                        r"achiev\w*|results?|figures?|numbers?|how (?:many|much)|resultados?|cifras?|n[úu]meros?|"
+                        r"cu[áa]nt[oa]s?|quant[oa]s?|logr\w*|alcan[cç]\w*)\b", re.I)
+
+
+def asks_results(question: str) -> bool:
+    """« Quels résultats… », « que disent les chiffres… », "What has X achieved?": the figures answer."""
+    return _RESULTS_Q.search(question) is not None
+
+
 def clean_subject(s: str) -> str:
     s = re.sub(r"[«»“”\"]", " ", s)
     s = " ".join(s.split()).strip("'")

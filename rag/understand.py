@@ -447,8 +447,11 @@ _PREFIX = re.compile(
 _SAYS = re.compile(r"^(?:que (?:dit|disent|pense|pensent|ecrit|ecrivent)|what (?:does|do|did) .+ (?:say|think|argue|"
                    r"write about)|que (?:dice|dicen|piensa|piensan)|o que (?:diz|dizem|pensa|pensam))(?![\w-])")
 # What people argue, criticise or defend (« Que reproche X… », "What do MacCallum and Moulaert criticise…",
-# « ¿Qué problemas señalan Domanski y sus coautores…? »): the content of their work, not a list of it.
+# « ¿Qué problemas señalan Domanski y sus coautores…? »), and the figures or results they give (« Quels chiffres
+# Vando Borghi donne-t-il… ? »): the content of their work, not a list of it.
 _CLAIMS = re.compile(r"(?<![\w-])(?:critiqu(?:e|ent|ait|aient|er)|reproch\w*|denonc\w*|defend(?:ent|ait)?|"
+                     r"donne(?:nt)?-t-(?:il|elle|ils|elles)|avance(?:nt)?|observe(?:nt)?|releve(?:nt)?|estime(?:nt)?|"
+                     r"chiffres|resultats|bilan|findings|figures|resultados|cifras|numeros|"
                      r"soutien(?:t|nent)|affirm\w*|argument(?:e|ent)|propose(?:nt)?|conclu(?:t|ent)|debat|debats|"
                      r"criticis\w*|criticiz\w*|argu(?:e|es|ed)|claim(?:s|ed)?|conclude\w*|senala\w*|senalan|"
                      r"critica\w*|propone\w*|defiende\w*|sostiene\w*|aponta\w*|propoe\w*|defende\w*)(?![\w-])")

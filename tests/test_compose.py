@@ -12,7 +12,8 @@ import pytest
 
 from rag.answer import ExtractiveAnswerer
 from rag.assistant import Assistant
-from rag.question import asks_about, comparison_sides, definition_subject
+from rag.compose import quantities
+from rag.question import asks_about, asks_results, comparison_sides, definition_subject
 from rag.retrieve import Retriever
 from rag.sentences import about_document, passage_sentences
 from rag.types import RESOURCE_TYPES
@@ -436,6 +437,10 @@ def test_a_place_or_a_name_the_corpus_lacks_anchors_nothing(corpus_answerer, que
     ("Me fala do estudo de caso da Saúde Criança em Florianópolis.",                   # a name in the text only
      "pacheco-2018-saude-crianca-florianopolis", False),
     ("Comment s'est déroulé le module SSEVET2 ?", "ripess-europe-ssevet2-module-formation", True),
+    # an author of an Italian fiche: the name is stemmed as Italian in its authors, as French in the question
+    ("Quels chiffres Vando Borghi donne-t-il sur l'Italie ?", "borghi-2010-impresa-sociale-geografia-italiana", True),
+    # BEPA stems apart in French and English titles: the question's own language decides
+    ("Le BEPA, c'est quoi ?", "innovation-sociale-union-europeenne", True),
 ])
 def test_a_rare_name_names_the_one_resource_that_holds_it(corpus_answerer, question, doc, titled):
     assert corpus_answerer.composer.names.named_resource(question) == (doc, titled)
@@ -573,3 +578,56 @@ def test_a_definition_goes_on_without_quoting_reading_advice(corpus_answerer):
     _assert_grounded(ans)
     assert all(not about_document(s) for s, _ in _marked(ans.text))
     assert "point de départ efficace" not in ans.text
+
+
+# -- results and figures -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("question, results", [
+    ("Quels résultats pour l'épargne solidaire en 2013 ?", True),
+    ("Que disent les chiffres du rapport 2021 de France Tiers-Lieux ?", True),
+    ("Qu'est-ce qui est ressorti de la rencontre ?", True),
+    ("What has the Eusko achieved?", True),
+    ("¿Qué resultados dio el relevamiento?", True),
+    ("Qu'est-ce qu'une Scop ?", False),
+    ("Quelles critiques fait-on au social business ?", False),
+])
+def test_asks_results(question, results):
+    assert asks_results(question) is results
+
+
+@pytest.mark.parametrize("sentence, n", [
+    ("Quelque 6,02 milliards d'euros étaient alors placés, soit une hausse de 28,3 % en un an.", 2),
+    ("Celles-ci ont créé ou consolidé 22 000 emplois.", 1),
+    ("L'Italie comptait quelque 221 412 organisations.", 1),
+    ("Le rapport, publié en 2008, occupe les pages 163 à 174.", 2),   # a page range counts, a year does not
+    ("Créée en 1998 à Fortaleza.", 0),
+])
+def test_quantities_count_measures_not_years(sentence, n):
+    assert quantities(sentence) == n
+
+
+def test_a_question_on_a_resources_figures_reads_them_wherever_they_stand(corpus_index):
+    # « chiffres » with an author's name is a question on the content, not a catalogue search; the answer comes
+    # from the fiche its author names, and goes to the paragraph holding its figures (not retrieved for the
+    # question's words)
+    a = Assistant(Retriever.open(corpus_index))
+    q = "Quels chiffres Vando Borghi donne-t-il sur l'Italie ?"
+    assert a.plan(q).route == "passage"
+    ans = a.ask(q)
+    _assert_grounded(ans)
+    doc = "borghi-2010-impresa-sociale-geografia-italiana"
+    assert ans.citations[0].chunk.doc_id == doc
+    own = " ".join(s for s, n in _marked(ans.text) if ans.citations[int(n) - 1].chunk.doc_id == doc)
+    assert "221 412" in own
+
+
+def test_following_reads_on_past_sentences_about_the_document(corpus_answerer):
+    c = corpus_answerer.composer
+    row = c.first_row("finansol-lacroix-barometre-2015")
+    lead = c.sentences_of(row)[:1]
+    assert lead[0].text.startswith("Chaque année, l'association Finansol")
+    more = c.following(lead, {lead[0].text}, budget=60)
+    # the second sentence (« La fiche présente ici l'édition… ») describes the fiche: skipped, never quoted
+    assert [x.text[:40] for x in more][:2] == ["Les chiffres rapportés portent sur l'ann", "Quelque 6,02 milliards d'euros étaient a"]
+    assert len(more) <= 3 and sum(x.n_words for x in more) <= 60 and not any(x.about for x in more)
+    assert [x.idx for x in more] == sorted(x.idx for x in more)   # reading order
