@@ -153,6 +153,11 @@ class ExtractiveAnswerer:
         retrieval found: the question is about it — and, when the name is in its title or authors (second
         value), relevant however low an English question scores on a French fiche."""
         found = self.composer.names.named_resource(question)
+        if not found and found_hits:
+            # authors who signed several resources together: the one retrieval ranks first, when it is one of them
+            top = found_hits[0].chunk.doc_id
+            if top in self.composer.names.signed_by_all(question):
+                found = (top, True)
         if not found:
             return None, False
         doc, titled = found

@@ -32,6 +32,7 @@ class DocumentNames:
         self._df_table = None
         self._documents: dict[str, dict] | None = None
         self._langs: tuple[str, ...] | None = None
+        self._authors: dict[str, set[str]] | None = None
 
     @property
     def documents(self) -> dict[str, dict]:
@@ -139,6 +140,19 @@ class DocumentNames:
         if not rare:
             return set()
         return set.intersection(*(set().union(*(self.docs_with_term(f) for f in forms)) for forms in rare))
+
+    def signed_by_all(self, question: str) -> set[str]:
+        """The documents whose authors hold every name the question writes (« MacCallum, Moulaert »: the two
+        books they edited together)."""
+        names = self._question_names(question)
+        if not names:
+            return set()
+        if self._authors is None:
+            self._authors = {}
+            for doc_id, m in self.documents.items():
+                for t in set(analyze(" ".join(str(a) for a in m.get("authors") or []), m.get("language"))):
+                    self._authors.setdefault(t, set()).add(doc_id)
+        return set.intersection(*(set().union(*(self._authors.get(f, set()) for f in forms)) for forms, _, _ in names))
 
     def named_resource(self, question: str) -> tuple[str, bool] | None:
         if question not in self._named:

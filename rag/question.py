@@ -74,7 +74,7 @@ _DEFINING = re.compile(fold(
     r"é|são|foi|a été|a d['’]abord|fut|has been|a fondé|a créé|dirige|préside)\b|:|,\s+(?:[\w'’-]+\s+){0,4}?(?:de|du|des|d['’]|à|au|aux|en|of|at)\b)"), re.I)  # matched against folded text
 
 # Questions about limits and debates, and the sections and sentences that discuss them.
-_CRITIQUE_Q = re.compile(r"\b(?:limites?|limit[ée]e?s?|critiques?|reproch\w*|d[ée]bats?|risques?|inconv[ée]nients?|d[ée]rives?|"
+_CRITIQUE_Q = re.compile(r"\b(?:limites?|limit[ée]e?s?|critiqu\w*|critic\w*|reproch\w*|d[ée]bats?|risques?|inconv[ée]nients?|d[ée]rives?|"
                          r"tensions?|controvers\w*|r[ée]ticences?|faiblesses?|limits?|limitations?|criticisms?|"
                          r"critiques?|drawbacks?|risks?|limitaciones|cr[íi]ticas?|riesgos?|limita[çc][õo]es|"
                          r"cr[íi]ticas?)\b", re.I)

@@ -426,9 +426,12 @@ _INDEF_TYPE = re.compile(r"^(?:(?:une?|des|a|an|una?|unos|unas|uma?|uns|umas|que
                          r"algum[as]*) )(?:(?:bonne?s?|bons?|petite?s?|courte?s?|good|short|buen[oa]s?|bo[am]s?) )?"
                          r"(?:" + RESOURCE_NOUNS + r"|exemples?|examples?|ejemplos?|exemplos?|cas pratiques?)"
                          r"(?![\w-])")
+# « Quelles critiques le livre… fait-il ? »: a resource noun after a determiner is what the question is about,
+# not what it lists (« Quels bons livres… », « Quelles autres ressources… » list)
+_DETERMINER = r"(?:le|la|les|l'|ce|cet|cette|ces|son|sa|ses|leur|leurs|the|this|these|its|their|el|los|las|este|esta|o|os|as|este|esse|essa)(?![\w-])"
 _LIST = re.compile(
     r"^(?:(?:et |and )?(?:quel(?:le)?s|lesquel(?:le)?s|which|what|que|qué|quais|cuales|cuáles)(?: (?:sont|are|son|"
-    r"sao) (?:les|the|los|las|os|as))? (?:[\w'-]+ ){0,2}?(?:" + RESOURCE_NOUNS + r")|"
+    r"sao) (?:les|the|los|las|os|as))? (?:(?!" + _DETERMINER + r")[\w'-]+ ){0,2}?(?:" + RESOURCE_NOUNS + r")|"
     r"(?:liste[rz]?|listez|enumere[rz]?|affiche[rz]?|montre[rz]?(?:-moi)?|donne[rz]?(?:-moi)?|cite[rz]?|"
     r"list|show|display|enumerate|give me|muestra\w*|lista\w*|dame|mostra\w*|mostre\w*|liste)(?![\w-])(?: (?:moi|me|nous|us))?(?: (?:la liste|une liste|a list|the list|"
     r"toutes|tous|all|every|the|les|des|los|las|os|as|todos|todas|a lista))?)")
@@ -451,10 +454,17 @@ _SAYS = re.compile(r"^(?:que (?:dit|disent|pense|pensent|ecrit|ecrivent)|what (?
 # Vando Borghi donne-t-il… ? »): the content of their work, not a list of it.
 _CLAIMS = re.compile(r"(?<![\w-])(?:critiqu(?:e|ent|ait|aient|er)|reproch\w*|denonc\w*|defend(?:ent|ait)?|"
                      r"donne(?:nt)?-t-(?:il|elle|ils|elles)|avance(?:nt)?|observe(?:nt)?|releve(?:nt)?|estime(?:nt)?|"
-                     r"chiffres|resultats|bilan|findings|figures|resultados|cifras|numeros|"
+
                      r"soutien(?:t|nent)|affirm\w*|argument(?:e|ent)|propose(?:nt)?|conclu(?:t|ent)|debat|debats|"
                      r"criticis\w*|criticiz\w*|argu(?:e|es|ed)|claim(?:s|ed)?|conclude\w*|senala\w*|senalan|"
                      r"critica\w*|propone\w*|defiende\w*|sostiene\w*|aponta\w*|propoe\w*|defende\w*)(?![\w-])")
+# What a work says, named by a noun (« Quelles critiques le livre… fait-il ? », « Quels résultats… ? »): its
+# content — unless the question asks whether there are resources on it (« Avez-vous des documents sur les
+# limites… ? », « Y a-t-il des articles critiques… ? »).
+_CLAIM_NOUNS = re.compile(r"(?<![\w-])(?:critiques|criticisms|criticas|limites|limits|chiffres|resultats|bilan|"
+                          r"findings|figures|resultados|cifras|numeros)(?![\w-])")
+_SOME_RESOURCES = re.compile(r"(?<![\w-])(?:des|d'|de|quelques|any|some|unos|unas|algun[oa]?s?|alguns|algumas|uns|umas)"
+                             r" ?(?:(?:bons?|bonnes?|good|autres?|other) )?(?:" + RESOURCE_NOUNS + r")(?![\w-])")
 _HAVE_ANY = re.compile(r"(?<![\w-])(?:tem|tens|hay|tienes|tiene|avez-vous|as-tu|t'as|tu as|vous avez|do you have|"
                        r"have you got|y a-t-il|existe-t-il|is there|are there|existe|existem) (?:un|une|quelque|"
                        r"alguma|algum|algun|alguna|any|a|an|una|um|uma)(?![\w-])")
@@ -511,6 +521,8 @@ def decide_route(n: str, slots: Slots, facts: dict, scores: dict[str, float]) ->
     if listing or (catalogable and _HAVE_SOME.match(n) and not slots.topic):
         return "catalog_list", "liste"
     if _CLAIMS.search(n):
+        return "passage", "ce qu'on y avance"
+    if _CLAIM_NOUNS.search(n) and not (_HAVE_SOME.match(n) or _HAVE_ANY.search(n) or _SOME_RESOURCES.search(n)):
         return "passage", "ce qu'on y avance"
     ranked = list(scores.items())
     if not catalogable:

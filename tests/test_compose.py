@@ -631,3 +631,15 @@ def test_following_reads_on_past_sentences_about_the_document(corpus_answerer):
     assert [x.text[:40] for x in more][:2] == ["Les chiffres rapportés portent sur l'ann", "Quelque 6,02 milliards d'euros étaient a"]
     assert len(more) <= 3 and sum(x.n_words for x in more) <= 60 and not any(x.about for x in more)
     assert [x.idx for x in more] == sorted(x.idx for x in more)   # reading order
+
+
+def test_authors_who_signed_several_resources_name_the_one_retrieval_ranks_first(corpus_answerer):
+    q = "What do MacCallum, Moulaert and their co-editors criticise in mainstream regional and urban development strategies?"
+    names = corpus_answerer.composer.names
+    assert names.named_resource(q) is None        # two books carry both names
+    assert names.signed_by_all(q) == {"maccallum-moulaert-hillier-vicari-2009-social-innovation-territorial-development",
+                                      "moulaert-2013-international-handbook-social-innovation"}
+    ans = corpus_answerer.answer(q)
+    _assert_grounded(ans)
+    assert ans.citations[0].chunk.doc_id == "maccallum-moulaert-hillier-vicari-2009-social-innovation-territorial-development"
+    assert "compétitivité" in ans.text

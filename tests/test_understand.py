@@ -233,3 +233,26 @@ def test_what_named_people_argue_is_answered_from_their_work_not_listed(assistan
 
 def test_a_list_of_resources_that_criticise_stays_a_list(assistant):
     assert assistant.understand("Quels livres de Draperi critiquent l'entrepreneuriat social ?").route == "catalog_list"
+
+
+@pytest.mark.parametrize("question", [
+    "Quelles critiques le livre « Du social business à l'économie solidaire » fait-il à l'innovation sociale ?",
+    "Quels chiffres Vando Borghi donne-t-il sur l'Italie ?",
+    "Des résultats chiffrés sur les Scop ?",
+])
+def test_what_a_named_work_says_named_by_a_noun_is_a_passage_question(assistant, question):
+    # « Quelles critiques le livre… » once read as « quelles … livre » — a list of publications
+    assert assistant.understand(question).route == "passage"
+
+
+@pytest.mark.parametrize("question, route", [
+    ("Y a-t-il des articles critiques sur l'entrepreneuriat social ?", "catalog_list"),
+    ("Quelles ressources critiques sur l'innovation sociale avez-vous ?", "catalog_list"),
+    ("Quels documents parlent des limites du microcrédit ?", "catalog_list"),
+])
+def test_asking_for_resources_on_limits_or_critiques_still_lists_them(assistant, question, route):
+    assert assistant.understand(question).route == route
+
+
+def test_avez_vous_des_documents_sur_les_limites_asks_for_resources(assistant):
+    assert assistant.understand("Avez-vous des documents sur les limites des monnaies locales ?").route != "passage"
