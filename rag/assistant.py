@@ -34,6 +34,7 @@ from .conversation import Conversation, Turn, complete
 from .errors import QueryError
 from .intent import RECENT_YEARS, detect_intent, period_label, this_year
 from .retrieve import Filters, Retriever
+from .text import analyze
 from .types import Answer
 from .understand import CATALOG_ROUTES, Router, Slots, Understanding, Vocabulary, understand
 from .vocab import LANG_NAMES_FR, type_label
@@ -221,6 +222,14 @@ class Assistant:
             # « Et au Québec ? »: the passages of the resources about that place first, when any is relevant
             narrowed = dataclasses.replace(plan.filters or Filters(), doc_ids=plan.place_docs)
             first = yield from self._stream_answer(plan.search_question, narrowed, plan.hint, stop_if_not_found=True)
+            if first is not None and first.found and first.mode != "llm" and not _holds_topic(first, plan.slots.topic):
+                # « Et au Québec ? » after « Qu'est-ce qu'un PTCE ? »: a passage on Québec that never names the
+                # PTCE (the CRISES) does not answer; the subject in general does, with a warning
+                log.info("lieu : aucun passage cité ne nomme « %s »", plan.slots.topic)
+                first = dataclasses.replace(first, found=False)
+                unnamed = True
+            else:
+                unnamed = False
             if first is not None and first.found:
                 first.applied = list(plan.applied) + ["lieu : " + " ou ".join(plan.slots.places)]
                 yield first
@@ -230,8 +239,10 @@ class Assistant:
                 return
             plan = dataclasses.replace(plan, place_docs=())
             after = yield from self._collect(self._execute(plan, filters, use_intent))
-            after.warnings.append("Aucun passage pertinent ne parle de " + " ou ".join(plan.slots.places)
-                                  + " : réponse sur le sujet en général.")
+            places = " ou ".join(plan.slots.places)
+            after.warnings.append(f"Les ressources sur {places} ne parlent pas de « {plan.slots.topic} » : réponse "
+                                  "sur le sujet en général." if unnamed else
+                                  f"Aucun passage pertinent ne parle de {places} : réponse sur le sujet en général.")
             yield after
             return
         if not plan.applied:
@@ -312,3 +323,14 @@ def _accepts_hint(answerer) -> bool:
             except (TypeError, ValueError):
                 return False
     return False
+
+
+def _holds_topic(ans: Answer, topic: str) -> bool:
+    """Whether the passage an answer opens with, or its document's title, holds every word of `topic` (in that
+    passage's language)."""
+    if not topic or not ans.citations:
+        return True
+    chunk = ans.citations[0].chunk
+    lg = chunk.meta.get("language")
+    want = set(analyze(topic, lg))
+    return not want or want <= set(analyze(f"{chunk.meta.get('title') or ''} {chunk.text}", lg))

@@ -163,17 +163,31 @@ def test_history_is_bounded_and_oversized_history_is_refused(assistant):
     assert len(assistant.replay(["Qu'est-ce qu'une SCOP ?"] * MAX_HISTORY_ITEMS)) <= 12
 
 
+def _place_docs(assistant, place):
+    return {d for d in {c.doc_id for c in assistant.retriever.index.chunks}
+            if any(place in (" ".join([*(c.meta.get("countries") or []), *(c.meta.get("topics") or []),
+                                       c.meta.get("title") or "", c.text])).lower()
+                   for c in assistant.retriever.index.chunks if c.doc_id == d)}
+
+
 def test_follow_up_on_a_place_searches_the_subject_there(assistant):
+    conv = Conversation()
+    assistant.ask("Qu'est-ce que l'innovation sociale ?", conversation=conv)
+    a = assistant.ask("Et au Québec ?", conversation=conv)
+    assert a.query == "innovation sociale au Québec"
+    assert a.warnings[0].startswith("Question comprise comme : « innovation sociale au Québec »")
+    assert a.found and "lieu : Québec" in a.applied
+    assert a.citations and {c.chunk.doc_id for c in a.citations} <= _place_docs(assistant, "québec")
+
+
+def test_a_place_whose_resources_never_name_the_subject_gets_the_subject_in_general(assistant):
+    # the corpus has no PTCE in Québec: the CRISES's opening (Québec, but no PTCE) once answered « Et au Québec ? »
     conv = Conversation()
     assistant.ask("Qu'est-ce qu'un PTCE ?", conversation=conv)
     a = assistant.ask("Et au Québec ?", conversation=conv)
-    assert a.query == "PTCE au Québec" and a.warnings[0].startswith("Question comprise comme : « PTCE au Québec »")
-    assert a.found and "lieu : Québec" in a.applied
-    quebec = {d for d in {c.doc_id for c in assistant.retriever.index.chunks}
-              if any("québec" in (" ".join([*(c.meta.get("countries") or []), *(c.meta.get("topics") or []),
-                                             c.meta.get("title") or "", c.text])).lower()
-                     for c in assistant.retriever.index.chunks if c.doc_id == d)}
-    assert a.citations and {c.chunk.doc_id for c in a.citations} <= quebec   # resources that speak of Québec
+    assert a.query == "PTCE au Québec" and a.found and "lieu : Québec" not in a.applied
+    assert a.citations[0].chunk.doc_id == "ptce"
+    assert "Les ressources sur Québec ne parlent pas de « PTCE » : réponse sur le sujet en général." in a.warnings
 
 
 # ---------------------------------------------------------------- one owner for a turn
