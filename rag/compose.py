@@ -20,21 +20,16 @@ chunk it cites.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import numpy as np
 
 from .naming import DocumentNames
 from .question import _CRITIQUE_Q, _HOW_Q, definition_rank, defines, mentions, norm, subject_forms
-from .text import analyze, analyze_query, fold, index_languages, words
-from .types import Chunk, Hit
+from .spans import (_CORPUS_SECTION, _LEANS, _POSSESSIVE, SPAN_MAX, SPAN_WORDS, Sent,  # noqa: F401
+                    SentenceTable, quantities)
+from .text import analyze, analyze_query, fold, words
+from .types import Hit
 
-
-# Sentences that lean on the one before them.
-_LEANS = re.compile(r"^(?:il|elle|ils|elles|ce|cet|cette|ces|cela|ça|celle|celui|ceux|mais|ainsi|pourtant|"
-                    r"cependant|en effet|par ailleurs|de plus|elle-même|it|they|this|these|those|but|however|"
-                    r"ella|ellos|esto|eso|pero|ele|ela|eles|isso|mas)\b", re.I)
-_POSSESSIVE = re.compile(r"^(?:son|sa|ses|leur|leurs|his|her|its|their|su|sus|seu|sua|seus|suas)\b", re.I)
 _EXAMPLE = re.compile(r"\b(?:par exemple|exemple|for example|for instance|por ejemplo|por exemplo|à l'image de)\b", re.I)
 _CRITIQUE_S = re.compile(r"\b(?:limites?|critiqu\w*|d[ée]bat\w*|discut[ée]\w*|risques?|d[ée]nonc\w*|reproch\w*|"
                          r"d[ée]rives?|tensions?|controvers\w*|fragilit\w*|ambigu\w*|se demander|questionn\w*|"
@@ -50,82 +45,28 @@ _CONTRAST = re.compile(r"\b(?:à la fois|tandis que|alors que|les unes|les uns|l
                        r"contrairement|à la différence|différence|diffère\w*|plutôt que|s'oppos\w*|opposé\w*|"
                        r"distingu\w+|en revanche|au contraire|whereas|unlike|in contrast|differ\w*|mientras que|"
                        r"a diferencia|enquanto|ao contrário)\b|\s;\s", re.I)
-# A note's closing list of the corpus's resources on its subject speaks about documents, not the subject.
-_CORPUS_SECTION = re.compile(r"^\s*(?:dans le corpus|pour aller plus loin|ressources du corpus|in the corpus)\b", re.I)
 # How much a sentence of the note the question names is preferred (cosine similarities sit within ~0.1).
 FOCUS_BONUS = 0.02
-_SKIP_START = ("Voir aussi", "Résumé (", "Resumen (", "Resumo (", "Riassunto (")
 
 SIDE_SENTS = 3         # one side of a comparison: a short span
 SIDE_WORDS = 65
 CONTRAST_ROWS = 300    # a contrast is looked for across the whole index only among this many passages
-SPAN_MAX = 4
-SPAN_WORDS = 95        # the lead span stops growing past this
 ANSWER_WORDS = 130     # extras are added only while the answer stays about this long
 SUBSTANCE_UNDER = 70   # a lead shorter than this is followed by more of its own document
 FILL_UNDER = 60        # an answer shorter than this goes on reading its lead's document
 FIGURE_BONUS = 0.02
 RESULT_BONUS = 0.03         # per figure (up to three) in a sentence, when the question asks for results
-# A figure that measures something: an amount, a share, a count — not a year or a page.
-_QUANTITY = re.compile(r"\d+(?:[,.]\d+)?\s?(?:%|€|\$|euros?|millions?|milliards?|dollars?|reais|pesos|mds?)|"
-                       r"\b\d{1,3}(?:[\u00a0\u202f .]\d{3})+\b|\b\d+,\d+\b|\b(?!1[5-9]\d\d\b|20\d\d\b)\d{2,}\b", re.I)
 NAMED_FIGURE_BONUS = 0.05   # when the question only names the document, its similarity tells its sentences apart less
 
 
-def quantities(text: str) -> int:
-    """How many measuring figures a sentence holds (« 6,02 milliards », « 28,3 % », « 22 000 emplois »)."""
-    return len(_QUANTITY.findall(text))
-
-
-@dataclass
-class Sent:
-    text: str
-    chunk: Chunk
-    row: int              # chunk row in the index
-    idx: int              # record index in the index's sentence table
-    para: int
-    pos: int              # position among its chunk's sentences
-    about: bool
-    vec: int
-    hit: Hit | None = None
-    sim: float = 0.0
-    score: float = 0.0
-
-    @property
-    def n_words(self) -> int:
-        return len(self.text.split())
-
-    @property
-    def eligible(self) -> bool:
-        # a question in a passage asks, it does not answer
-        return (not self.about and 5 <= self.n_words <= 90 and not self.text.startswith(_SKIP_START)
-                and not self.text.rstrip().endswith(("?", "？")))
-
-
-class Composer:
+class Composer(SentenceTable):
     """Picks spans from the sentence table of an index for a question vector."""
 
     def __init__(self, index, relevance: dict):
-        self.index = index
-        self.relevance = relevance
-        self.row_of = {c.chunk_id: i for i, c in enumerate(index.chunks)}
-        self._first_row: dict[str, int] = {}
-        self._norm_text: dict[int, str] = {}
-        self._languages: tuple[str, ...] | None = None
+        super().__init__(index, relevance)
         self.names = DocumentNames(index)
 
     # -- sentences ------------------------------------------------------------------------------------
-    def sentences_of(self, row: int, hit: Hit | None = None) -> list[Sent]:
-        ix = self.index
-        b = ix.sentence_bounds
-        chunk = ix.chunks[row]
-        out = []
-        for k, i in enumerate(range(int(b[row]), int(b[row + 1]))):
-            r = ix.sentences[i]
-            out.append(Sent(chunk.text[int(r["start"]):int(r["end"])], chunk, row, i, int(r["para"]), k,
-                            bool(r["about"]), int(r["vec"]), hit))
-        return out
-
     def score(self, sents: list[Sent], qvec: np.ndarray, terms: set[str], critique: bool = False) -> None:
         if not sents:
             return
@@ -189,118 +130,12 @@ class Composer:
                 snt.score += FOCUS_BONUS
         return out
 
-    def rows_of_doc(self, doc_id: str) -> list[int]:
-        if not hasattr(self, "_doc_rows"):
-            self._doc_rows: dict[str, list[int]] = {}
-            for i, c in enumerate(self.index.chunks):
-                self._doc_rows.setdefault(c.doc_id, []).append(i)
-        return self._doc_rows.get(doc_id, [])
-
     @staticmethod
     def _title_terms(h: Hit) -> set[str]:
         # a document's own title words say nothing about which of its sections answers
         return set(analyze(h.chunk.meta.get("title") or "", h.chunk.meta.get("language")))
 
-    # -- spans ----------------------------------------------------------------------------------------
-    def span_around(self, anchor: Sent, chunk_sents: list[Sent], max_sents: int = SPAN_MAX,
-                    max_words: int = SPAN_WORDS, margin: float | None = None) -> list[Sent]:
-        """The contiguous span of one paragraph around `anchor`: the sentence before when the anchor leans on
-        it, the following ones while they stay relevant, at least two sentences when the paragraph has them."""
-        margin = self.relevance["margin"] if margin is None else margin
-        para = [s for s in chunk_sents if s.para == anchor.para]
-        i = next(k for k, s in enumerate(para) if s.idx == anchor.idx)
-        lo = hi = i
-        words_n = anchor.n_words
-        if i > 0 and para[i - 1].eligible and _LEANS.match(anchor.text) and words_n + para[i - 1].n_words <= max_words:
-            lo -= 1
-            words_n += para[lo].n_words
-        floor = anchor.sim - margin
-        while hi + 1 < len(para) and hi - lo + 1 < max_sents:
-            nxt = para[hi + 1]
-            if not nxt.eligible or words_n + nxt.n_words > max_words:
-                break
-            if hi - lo + 1 >= 2 and nxt.sim < floor:
-                break
-            hi += 1
-            words_n += nxt.n_words
-        if hi == lo and lo > 0 and para[lo - 1].eligible and words_n + para[lo - 1].n_words <= max_words:
-            lo -= 1
-        return para[lo:hi + 1]
-
-    def section_opening(self, row: int, max_sents: int = SPAN_MAX, max_words: int = SPAN_WORDS) -> list[Sent]:
-        """The first eligible sentences of a chunk's first paragraph that has any (a section's opening)."""
-        sents = self.sentences_of(row)
-        for p in sorted({s.para for s in sents}):
-            span = self.paragraph_opening([x for x in sents if x.para == p], max_sents, max_words)
-            if span:
-                return self.continued(span, max_sents, max_words)
-        return []
-
-    @staticmethod
-    def paragraph_opening(para: list[Sent], max_sents: int = SPAN_MAX, max_words: int = SPAN_WORDS,
-                          skip_before: int = -1) -> list[Sent]:
-        """A paragraph's first eligible sentences, in reading order, within the span's limits. An ineligible
-        sentence ends the span, unless the span has not yet reached sentence `skip_before` (then it is skipped)."""
-        span: list[Sent] = []
-        words_n = 0
-        for s in sorted(para, key=lambda x: x.idx):
-            if not s.eligible:
-                if span and span[-1].idx >= skip_before:
-                    break
-                continue
-            if span and (len(span) >= max_sents or words_n + s.n_words > max_words):
-                break
-            span.append(s)
-            words_n += s.n_words
-        return span
-
-    def opening_span(self, doc_id: str, max_sents: int = 3, max_words: int = SPAN_WORDS) -> list[Sent]:
-        """A document's opening: the first eligible sentences of its first paragraph that has any."""
-        row = self.first_row(doc_id)
-        if row is None:
-            return []
-        return self.section_opening(row, max_sents, max_words)
-
-    def continued(self, span: list[Sent], max_sents: int = SPAN_MAX, max_words: int = SPAN_WORDS) -> list[Sent]:
-        """A span read from a paragraph's start that stops at its chunk's end, continued into the next chunk of
-        the same document (chunks overlap by whole sentences: the next one repeats the boundary sentence)."""
-        if not span or len(span) >= max_sents:
-            return span
-        last = span[-1]
-        b = self.index.sentence_bounds
-        if last.idx != int(b[last.row + 1]) - 1 or last.row + 1 >= len(self.index.chunks) \
-                or self.index.chunks[last.row + 1].doc_id != last.chunk.doc_id:
-            return span
-        nxt = self.sentences_of(last.row + 1)
-        k = next((i for i, x in enumerate(nxt) if x.text == last.text), None)
-        if k is None:
-            return span
-        out = list(span)
-        words_n = sum(x.n_words for x in out)
-        for x in nxt[k + 1:]:
-            if x.para != nxt[k].para or not x.eligible or len(out) >= max_sents or words_n + x.n_words > max_words:
-                break
-            out.append(x)
-            words_n += x.n_words
-        return out
-
-    def first_row(self, doc_id: str) -> int | None:
-        if not self._first_row:
-            for i, c in enumerate(self.index.chunks):
-                self._first_row.setdefault(c.doc_id, i)
-        return self._first_row.get(doc_id)
-
-    def norm_text(self, row: int) -> str:
-        t = self._norm_text.get(row)
-        if t is None:
-            t = self._norm_text[row] = fold(self.index.chunks[row].text).lower()
-        return t
-
-    def languages(self) -> tuple[str, ...]:
-        if self._languages is None:
-            self._languages = index_languages(c.meta.get("language") for c in self.index.chunks) or ("fr",)
-        return self._languages
-
+    # -- definitions ----------------------------------------------------------------------------------
     def defining_sentences(self, subject: str, qvec: np.ndarray) -> list[Sent]:
         """Sentences anywhere in the index that define the subject (« X, créé en 2007… », « X est… »)."""
         s = fold(subject).lower()
@@ -407,37 +242,6 @@ class Composer:
         anchor = max(pool, key=lambda c: c.score)
         chunk_sents = [c for c in cands if c.row == anchor.row]
         return self.window_around(anchor, chunk_sents)
-
-    def window_around(self, anchor: Sent, chunk_sents: list[Sent], max_sents: int = SPAN_MAX,
-                      max_words: int = SPAN_WORDS) -> list[Sent]:
-        """The contiguous span of the anchor's paragraph, in reading order, that holds the anchor and the most
-        relevance: each sentence counts by how far its similarity stands above the anchor's less the margin, so a
-        close sentence before the anchor is taken as readily as one after it (the answer to « Combien… ? »
-        often sits just before the sentence that repeats the question's words). Within `max_sents` and
-        `max_words`; at least two sentences when the paragraph has an eligible neighbour."""
-        para = [s for s in chunk_sents if s.para == anchor.para]
-        i = next(k for k, s in enumerate(para) if s.idx == anchor.idx)
-        floor = anchor.sim - self.relevance["margin"]
-        best: tuple[tuple[bool, float], int, int] | None = None
-        for lo in range(i, -1, -1):
-            if lo < i and not para[lo].eligible:
-                break
-            for hi in range(i, len(para)):
-                if hi > i and not para[hi].eligible:
-                    break
-                span = para[lo:hi + 1]
-                if len(span) > max_sents or sum(s.n_words for s in span) > max_words:
-                    break
-                gain = sum(s.sim - floor for s in span)
-                # two sentences rather than one: the anchor alone rarely says enough
-                key = (len(span) >= 2, gain)
-                if best is None or key > best[0]:
-                    best = (key, lo, hi)
-        _, lo, hi = best
-        if lo == i and i > 0 and para[i - 1].eligible and _LEANS.match(anchor.text) and \
-                sum(s.n_words for s in para[i - 1:hi + 1]) <= max_words:
-            lo -= 1  # the sentence the anchor leans on
-        return para[lo:hi + 1]
 
     def side(self, name: str, retriever, qvec_of, filters, focus: list[str] | None = None) -> list[Sent] | None:
         """A short span saying what one side of a comparison is. `focus`: the notes the question names — when
@@ -571,26 +375,6 @@ class Composer:
         chunk_sents = [c for c in cands if c.row == anchor.row and c.text not in have]
         span = self.window_around(anchor, chunk_sents, max_sents=3, max_words=budget - words_n)
         return [c for c in span if c.eligible]
-
-    def following(self, lead: list[Sent], taken: set[str], budget: int, max_sents: int = 3) -> list[Sent]:
-        """What the lead's document says next, in reading order (into its next passage, past sentences about the
-        document): for an answer that would otherwise stop after a sentence or two."""
-        last = max((s for s in lead if s.chunk.doc_id == lead[0].chunk.doc_id), key=lambda s: s.idx)
-        out: list[Sent] = []
-        words_n = 0
-        seen = set(taken)
-        for row in (r for r in self.rows_of_doc(last.chunk.doc_id) if r >= last.row):
-            if _CORPUS_SECTION.match(self.index.chunks[row].section or ""):
-                break
-            for x in self.sentences_of(row, last.hit):
-                if x.idx <= last.idx or x.text in seen or not x.eligible:
-                    continue
-                if words_n + x.n_words > budget or len(out) >= max_sents:
-                    return out
-                out.append(x)
-                seen.add(x.text)
-                words_n += x.n_words
-        return out
 
     def extras(self, lead: list[Sent], cands: list[Sent], query: str = "", limit: int = 2) -> list[Sent]:
         """At most `limit` sentences from other sources that bring content the lead lacks: close to the question
