@@ -180,7 +180,8 @@ class ExtractiveAnswerer:
                                       filters, focus=focus)
             if not span:
                 return []
-            parts.append((name, span))
+            taken = {x.text for _, sp in parts for x in sp}
+            parts.append((name, span + self.composer.side_detail(name, span, qvec, taken)))
         docs = {x.chunk.doc_id for _, span in parts for x in span}
         one_note = len(docs) == 1 and docs <= set(focus[:1])
         if not both or one_note:   # a note that tells both apart says it better

@@ -50,6 +50,7 @@ FOCUS_BONUS = 0.02
 
 SIDE_SENTS = 3         # one side of a comparison: a short span
 SIDE_WORDS = 65
+SIDE_DETAIL_UNDER = 45   # a side shorter than this gets the sentence of its document closest to the comparison
 CONTRAST_ROWS = 300    # a contrast is looked for across the whole index only among this many passages
 ANSWER_WORDS = 130     # extras are added only while the answer stays about this long
 SUBSTANCE_UNDER = 70   # a lead shorter than this is followed by more of its own document
@@ -261,15 +262,17 @@ class Composer(SentenceTable):
         defs = sorted(self.defining_sentences(name, qv),
                       key=lambda d: (d.chunk.doc_id not in focus, definition_rank(d.text, name), -d.sim))
         if defs and defs[0].chunk.doc_id in focus and definition_rank(defs[0].text, name) <= 1:
-            return self.span_around(defs[0], self.sentences_of(defs[0].row), max_sents=SIDE_SENTS,
-                                    max_words=SIDE_WORDS)
+            # the paragraph that defines a side may go on in the next passage (« L'économie solidaire apparaît… »
+            # ends one, « Elle se définit moins par des statuts… » opens the next)
+            return self.continued(self.span_around(defs[0], self.sentences_of(defs[0].row), max_sents=SIDE_SENTS,
+                                                   max_words=SIDE_WORDS), SIDE_SENTS, SIDE_WORDS)
         for doc_id, kind in named:
             span = self.opening_span(doc_id, max_sents=SIDE_SENTS, max_words=SIDE_WORDS)
             if span and (kind == "title" or defines(span[0].text, name)):
                 return span
         if defs:
-            return self.span_around(defs[0], self.sentences_of(defs[0].row), max_sents=SIDE_SENTS,
-                                    max_words=SIDE_WORDS)
+            return self.continued(self.span_around(defs[0], self.sentences_of(defs[0].row), max_sents=SIDE_SENTS,
+                                                   max_words=SIDE_WORDS), SIDE_SENTS, SIDE_WORDS)
         hits = retriever.search(name, k=3, filters=filters, group=True, passages_per_doc=1)
         cands = [c for c in self.candidates(hits, qv, name) if c.eligible and mentions(norm(c.text), norm(name))]
         if not cands:
@@ -277,6 +280,22 @@ class Composer(SentenceTable):
         best = max(cands, key=lambda c: c.score)
         return self.span_around(best, [c for c in self.candidates(hits, qv, name) if c.row == best.row],
                                 max_sents=2, max_words=60)
+
+    def side_detail(self, name: str, span: list[Sent], qvec: np.ndarray, taken: set[str]) -> list[Sent]:
+        """After a short side (a note's first two sentences), the sentence of the same document that names the
+        side and is closest to the comparison asked (« Une SCIC réunit au moins trois catégories d'associés… »)."""
+        words_n = sum(x.n_words for x in span)
+        if not span or words_n >= SIDE_DETAIL_UNDER:
+            return []
+        doc = span[0].chunk.doc_id
+        used = taken | {x.text for x in span}
+        pool = [x for row in self.rows_of_doc(doc) if not _CORPUS_SECTION.match(self.index.chunks[row].section or "")
+                for x in self.sentences_of(row) if x.eligible and x.text not in used
+                and mentions(norm(x.text), norm(name)) and words_n + x.n_words <= SIDE_WORDS + 20]
+        if not pool:
+            return []
+        self.score(pool, qvec, set())
+        return [max(pool, key=lambda x: x.sim)]
 
     def contrast(self, sides: list[str], qvec: np.ndarray, cands: list[Sent]) -> list[Sent] | None:
         """The passage that sets the two sides of a comparison against each other in one sentence (« Les unes

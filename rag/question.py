@@ -46,7 +46,7 @@ _COMPARE = [
     re.compile(r"^\s*(?P<a>[^,?]{2,50}?)\s+(?:et|and|y|e)\s+(?P<b>[^,?]{2,50}?)\s*:\s*(?:quelles? |what |which )?"
                r"(?:diff[ée]rences?|differences?)\s*[?？]*\s*$", re.I),
     re.compile(r"^\s*(?P<a>[^,?:]{2,50}?)\s+(?:ou|et|or|and|o|y|e)\s+(?P<b>[^,?:]{2,50}?)\s*:\s*[^:]*"
-               r"(?:distingu|diff[ée]ren|m[êe]me chose|compar|same thing)", re.I),
+               r"(?:distingu|diff[èée]r|m[êe]me chose|compar|same thing|differ|diferen)", re.I),
     re.compile(r"(?:en quoi|how (?:does|do|is|are))\s+(?P<a>.+?)\s+(?:diff[èe]re\w*|se distingue\w*|"
                r"se diff[ée]rencie\w*|differs?|different)(?:-t-(?:il|elle|ils|elles))?\s+(?:de la |du |des |de l['’]|"
                r"d['’]|de |from the |from )(?P<b>.+?)\s*[?？.!]*\s*$", re.I),

@@ -643,3 +643,19 @@ def test_authors_who_signed_several_resources_name_the_one_retrieval_ranks_first
     _assert_grounded(ans)
     assert ans.citations[0].chunk.doc_id == "maccallum-moulaert-hillier-vicari-2009-social-innovation-territorial-development"
     assert "compétitivité" in ans.text
+
+
+def test_a_short_side_gets_the_sentence_of_its_note_that_sets_it_apart(corpus_answerer):
+    # the SCIC note opens with two sentences (what, when); its multi-stakeholder rule comes a paragraph later
+    ans = corpus_answerer.answer("Scop ou Scic : en quoi diffèrent-elles ?")
+    _assert_grounded(ans)
+    scic = ans.text.split("\n\n")[1]
+    assert scic.startswith("Scic :") and "trois catégories d'associés" in scic
+    assert all(c.chunk.doc_id in {"scop", "scic"} for c in ans.citations)
+
+
+def test_a_side_defined_at_the_end_of_a_passage_goes_on_in_the_next(corpus_answerer):
+    ans = corpus_answerer.answer("Quelle différence entre économie sociale et économie solidaire ?")
+    _assert_grounded(ans)
+    solidaire = next(b for b in ans.text.split("\n\n") if b.lower().startswith("économie solidaire"))
+    assert "moins par des statuts que par des finalités" in solidaire
