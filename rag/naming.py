@@ -145,12 +145,15 @@ class DocumentNames:
         """The documents whose authors hold every name the question writes (« MacCallum, Moulaert »: the two
         books they edited together)."""
         names = self._question_names(question)
-        if not names:
+        # common first names (« Jean ») and words many passages hold name no one
+        if not names or not all(rare for _, rare, _ in names):
             return set()
         if self._authors is None:
             self._authors = {}
             for doc_id, m in self.documents.items():
-                for t in set(analyze(" ".join(str(a) for a in m.get("authors") or []), m.get("language"))):
+                # the parts of a compound (« Jean-François », « inter-universitaire ») are no names of their own
+                signed = re.sub(r"\w+(?:-\w+)+", " ", " ".join(str(a) for a in m.get("authors") or []))
+                for t in set(analyze(signed, m.get("language"))):
                     self._authors.setdefault(t, set()).add(doc_id)
         return set.intersection(*(set().union(*(self._authors.get(f, set()) for f in forms)) for forms, _, _ in names))
 
