@@ -156,7 +156,7 @@ class SentenceTable:
             words_n += s.n_words
         return span
 
-    def opening_span(self, doc_id: str, max_sents: int = 3, max_words: int = SPAN_WORDS) -> list[Sent]:
+    def opening_span(self, doc_id: str, max_sents: int = SPAN_MAX, max_words: int = SPAN_WORDS) -> list[Sent]:
         """A document's opening: the first eligible sentences of its first paragraph that has any."""
         row = self.first_row(doc_id)
         if row is None:
