@@ -104,11 +104,22 @@ _ABOUT = [re.compile(p, re.I) for p in _FOLD_RULES]
 _SUMMARY = re.compile(_SUMMARY_START)
 
 
+# « Le livre propose une définition précise : l'innovation sociale consiste à… », « Le texte rappelle d'abord ce
+# qui fait la force symbolique de Mondragón : l'expérience a montré… »: the document as the subject of a verb,
+# then what it states, after a colon or « que » — the statement is content, quoted and cited to the document.
+_REPORTS = re.compile(r"^(?:\w+\s+){0,3}(?:l'|le |la |les |the )" + _DOC_NOUNS + r"\b[^:]{0,80}?"
+                      r"(?::|\b(?:que|qu'|that)\b)\s*((?:\S+\s+){8,}\S+)")
+_REPORT_RULES = {1}   # indexes in _FOLD_RULES of the rule a reported statement may match alone
+
+
 def about_document(sentence: str) -> bool:
     """True when a sentence describes a document (audience, reading advice, publication, « ce texte… »)
     rather than the subject it is about."""
     s = fold(sentence).lower().replace("’", "'")
-    return any(p.search(s) for p in _ABOUT)
+    hits = {i for i, p in enumerate(_ABOUT) if p.search(s)}
+    if hits and hits <= _REPORT_RULES and _REPORTS.search(s):
+        return False
+    return bool(hits)
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,14 @@ def test_definition_subject(question, subject):
     ("Dans une SCOP, les salariés détiennent au moins 51 % du capital.", False),
     ("L'Institut Godin a été créé en 2007 par des acteurs de Picardie.", False),
     ("Les auteurs lisent la crise comme une panne des démocraties.", False),
+    # the document as subject, then what it states after a colon: the statement is content
+    ("Le livre propose une définition précise : l'innovation sociale consiste à élaborer des réponses nouvelles "
+     "à des besoins sociaux mal ou non satisfaits.", False),
+    ("Le texte propose une lecture critique du rapport entre l'État brésilien et le mouvement.", True),  # no statement
+    ("L'article suit un plan en quatre étapes.", True),
+    # a statement after a colon does not excuse reading advice
+    ("Le texte intéressera les étudiants en science politique : ils y trouveront une mise en perspective de leur "
+     "fonction et de leurs choix.", True),
 ])
 def test_about_document_rule(sentence, about):
     assert about_document(sentence) is about
