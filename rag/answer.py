@@ -18,7 +18,7 @@ import numpy as np
 from .catalog import author_matches
 from .compose import ANSWER_WORDS, FILL_UNDER, Composer, Sent
 from .gate import CROSS_LINGUAL_SHIFT, DEFAULT_RELEVANCE, RELEVANCE, Evidence, RelevanceGate  # noqa: F401
-from .question import (_CRITIQUE_Q, asks_about, asks_results, clean_side, comparison_sides, definition_subject, how_subject,
+from .question import (_CRITIQUE_Q, asks_about, asks_results, critique_subject, clean_side, comparison_sides, definition_subject, how_subject,
                        subject_forms)
 from .retrieve import Filters, Retriever
 from .text import analyze_query, detect_language
@@ -99,8 +99,14 @@ class ExtractiveAnswerer:
         defined = definition_subject(question)   # « Qu'est-ce que X ? » → X; None for other questions
         titled = self._titled_note(question, defined if route in (None, "definition") else None, hits, found_hits,
                                    qvec, within)
+        # « ¿Qué críticas se le hacen al comercio justo? »: the note on the subject criticised, named in another
+        # language — read whole, its debate section first
+        debated = None if titled else self._titled_note(question, critique_subject(question), hits, found_hits,
+                                                        qvec, within, critique=True)
+        if debated:
+            cands = self.composer.candidates(hits, qvec, query, question, within=within, focus=[debated])
         named, named_surely = self._named_resource(question, found_hits, within)
-        if not hits or not (titled or named_surely or self._relevant(query, qvec, hits, cands)):
+        if not hits or not (titled or debated or named_surely or self._relevant(query, qvec, hits, cands)):
             return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
         sides = hint.get("compare") if route == "comparison" else None
         if route in (None, "comparison") and not sides:
@@ -113,8 +119,9 @@ class ExtractiveAnswerer:
                 # opening of whichever note the question names first — both notes it names are read
                 cands = self.composer.candidates(hits, qvec, query, question, within=within, n_focus=2)
         if not parts:
-            lead = self._lead(question, defined, route, hint, cands, qvec, titled, named, within,
-                                  named_surely)
+            lead = self.composer.section_lead(question, cands, within, focus=[debated]) if debated else None
+            lead = lead or self._lead(question, defined, route, hint, cands, qvec, titled, named, within,
+                                      named_surely)
             if not lead:
                 return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
             parts = self._completed(question, defined, query, lead, cands, named, qvec)
@@ -125,11 +132,12 @@ class ExtractiveAnswerer:
 
     # -- the documents a question names -------------------------------------------------------------
     def _titled_note(self, question: str, subject: str | None, hits: list[Hit], found_hits: list[Hit],
-                     qvec: np.ndarray, within: set[str] | None) -> str | None:
+                     qvec: np.ndarray, within: set[str] | None, critique: bool = False) -> str | None:
         """"What is a local currency?": a definition asked in another language than the notes, whose words cannot
         meet their titles — the note whose title the question is closest to, when it stands out and retrieval
-        found it too. `subject`: the definition's subject, when the question is routed as one."""
-        if not (hits and subject and len(subject.split()) <= 4 and not _CRITIQUE_Q.search(question)
+        found it too. `subject`: the definition's subject, when the question is routed as one (`critique`: the
+        subject a question on criticisms is about)."""
+        if not (hits and subject and len(subject.split()) <= 4 and bool(_CRITIQUE_Q.search(question)) == critique
                 and detect_language(question) != "fr"):
             return None
         names, embedder = self.composer.names, self.retriever.embedder

@@ -92,14 +92,17 @@ class Composer(SentenceTable):
                 s.score += 0.03
 
     def candidates(self, hits: list[Hit], qvec: np.ndarray, query: str, question: str | None = None,
-                   within: set[str] | None = None, n_focus: int = 1) -> list[Sent]:
+                   within: set[str] | None = None, n_focus: int = 1, focus: list[str] | None = None) -> list[Sent]:
         """The sentences an answer may quote. `within`: when the search was filtered (a type, a place…), the
-        documents that passed — a note the question names is read only if it is one of them."""
+        documents that passed — a note the question names is read only if it is one of them. `focus`: the notes
+        read whole, when the caller knows them (a note named in another language); else the notes the question
+        names."""
         out: list[Sent] = []
         seen: set[int] = set()
         terms = set(analyze_query(query))
         critique = bool(_CRITIQUE_Q.search(question or query))
-        focus = self.names.focus(question or query, within)[:n_focus]
+        if focus is None:
+            focus = self.names.focus(question or query, within)[:n_focus]
         for doc_id in focus:
             # the note the question names is the corpus's own explanation of it: all of it is read, not only
             # the passages retrieval happened to return (its list of the corpus's resources excepted)
@@ -194,14 +197,15 @@ class Composer(SentenceTable):
             words_n += x.n_words
         return span
 
-    def section_lead(self, question: str, cands: list[Sent], within: set[str] | None = None) -> list[Sent] | None:
+    def section_lead(self, question: str, cands: list[Sent], within: set[str] | None = None,
+                     focus: list[str] | None = None) -> list[Sent] | None:
         """For a question on limits or on how something works about a subject that has its own note: the
         note's section that discusses it (« Débats », « Méthodes »…), from its paragraph's opening when the
         best sentence is near it — a debate is framed by its first sentences."""
         critique = bool(_CRITIQUE_Q.search(question))
         if not critique and not _HOW_Q.search(question):
             return None
-        focus = self.names.focus(question, within)
+        focus = focus or self.names.focus(question, within)
         if not focus:
             return None
         mine = [c for c in cands if c.chunk.doc_id == focus[0] and c.eligible]

@@ -79,6 +79,24 @@ _CRITIQUE_Q = re.compile(r"\b(?:limites?|limit[ée]e?s?|critiqu\w*|critic\w*|rep
                          r"critiques?|drawbacks?|risks?|limitaciones|cr[íi]ticas?|riesgos?|limita[çc][õo]es|"
                          r"cr[íi]ticas?)\b", re.I)
 
+# « What are the criticisms of fair trade? », « ¿Qué críticas se le hacen al comercio justo? », « Quais são as
+# críticas ao comércio justo? »: the subject criticised.
+_CRITIQUE_SUBJECT = re.compile(
+    r"\b(?:criticisms?|critiques?|critics|limits|limitations|drawbacks|weaknesses|risks|cr[íi]ticas?|l[íi]mites|"
+    r"limitaciones|limita[çc][õo]es|riesgos|riscos|debates?)\s+(?:(?:se le hacen|se hacen|se fazem|faites|made|"
+    r"leveled|levelled|addressed|raised)\s+)?(?:of the|of|to the|to|against|about|on|a la|a los|a las|al|a|"
+    r"de la|de los|de las|del|de l['’]|de|aos|ao|às|à|dos|das|do|da|contra|sobre|aux|au|du|des)(?:\s+|(?<=['’]))"
+    r"(?P<s>[^?.!]{2,60}?)\s*[?？.!]*\s*$",
+    re.I)
+
+
+def critique_subject(question: str) -> str | None:
+    """What a question on criticisms or limits is about (« fair trade »), or None."""
+    m = _CRITIQUE_SUBJECT.search(question.strip())
+    s = clean_subject(m.group("s")) if m else ""
+    return s if s and len(s.split()) <= 4 else None
+
+
 # Questions on how something works, and the sections of a note that tell it.
 _HOW_Q = re.compile(r"^\s*(?:(?:et|mais|alors|and|so)\s+)?(?:comment|how|c[óo]mo)\b|\b(?:fonctionne\w*|marche-t-\w+|"
                     r"s'organise\w*|organis[ée]e?s?|works?|funciona\w*|m[ée]thodes?|methods?)\b", re.I)

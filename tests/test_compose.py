@@ -13,7 +13,7 @@ import pytest
 from rag.answer import ExtractiveAnswerer
 from rag.assistant import Assistant
 from rag.compose import quantities
-from rag.question import asks_about, asks_results, comparison_sides, definition_subject
+from rag.question import asks_about, asks_results, comparison_sides, critique_subject, definition_subject
 from rag.retrieve import Retriever
 from rag.sentences import about_document, passage_sentences
 from rag.types import RESOURCE_TYPES
@@ -671,3 +671,30 @@ def test_a_side_defined_at_the_end_of_a_passage_goes_on_in_the_next(corpus_answe
     _assert_grounded(ans)
     solidaire = next(b for b in ans.text.split("\n\n") if b.lower().startswith("économie solidaire"))
     assert "moins par des statuts que par des finalités" in solidaire
+
+
+
+@pytest.mark.parametrize("question, subject", [
+    ("¿Qué críticas se le hacen al comercio justo?", "comercio justo"),
+    ("What are the criticisms of fair trade?", "fair trade"),
+    ("Quais são as críticas ao comércio justo?", "comércio justo"),
+    ("Quelles sont les limites de l'économie sociale ?", "économie sociale"),
+    ("What is fair trade?", None),
+])
+def test_critique_subject(question, subject):
+    assert critique_subject(question) == subject
+
+
+@pytest.mark.parametrize("question", ["¿Qué críticas se le hacen al comercio justo?",
+                                      "What are the criticisms of fair trade?"])
+def test_criticisms_asked_in_another_language_open_with_the_notes_debate(corpus_answerer, question):
+    # the French note's title cannot meet the question's words: its title's meaning does, and its « Débats »
+    # section answers (it was « not found »)
+    ans = corpus_answerer.answer(question)
+    _assert_grounded(ans)
+    first = ans.citations[0].chunk
+    assert first.doc_id == "commerce-equitable" and "bat" in (first.section or "")
+
+
+def test_criticisms_of_what_the_corpus_lacks_are_still_refused(corpus_answerer):
+    assert not corpus_answerer.answer("What are the risks of bitcoin?").found
