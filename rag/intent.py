@@ -34,6 +34,7 @@ RECENT_YEARS = 10
 
 # Nouns a period or language can be attached to in an ordinary question (« des travaux récents »).
 _ATTACH_NOUNS = (GENERIC_NOUNS + r"|etudes?|recherches?|rapports?|lectures?|sources?|studies|study|research|"
+                 r"interventions?|talks?|"
                  r"papers?|reports?|readings?|literature|estudios?|investigaciones?|informes?|lecturas?|"
                  r"estudos?|pesquisas?|relatorios?|leituras?|quelque chose|something|anything|algo|"
                  r"alguma coisa|" + "|".join(TYPE_NOUNS.values()))
@@ -325,6 +326,11 @@ def _single_year(c: Cue) -> bool:
     return not recent and lo is not None and lo == hi
 
 
+# A question, not a search-box query (« Qu'est-ce que l'ESS, en anglais » asks for a word, not for resources).
+_ASKS = re.compile(r"^\s*(?:qu|que|quoi|quel\w*|comment|pourquoi|c'est|est-ce|what|how|why|which|who|explain|"
+                   r"explique\w*|dis|tell|como|cual\w*|o que|qual\w*)\b")
+
+
 def detect_intent(question: str, today: int | None = None) -> Intent:
     """Type, language and period cues of `question` (see the module docstring for what counts as a cue)."""
     today = today or this_year()
@@ -345,7 +351,12 @@ def detect_intent(question: str, today: int | None = None) -> Intent:
             continue
         if c.start < len(n) and LANG_ADJ_RE.match(n, c.start) and not _attached(n, c.start, c.end, window=2):
             continue  # « les pays anglophones »
-        if not _attached(n, c.start, c.end, window=4):
+        # « written in Italian », « rédigés en espagnol » (the verb is part of the cue), and a search-box query
+        # that ends on « …, in English » ask for the resources' language
+        written = _PUBLISHED.search(n[c.start:c.end].split(" ")[0])
+        trailing = (re.fullmatch(r"[^?]*,\s*", n[:c.start]) is not None and not n[c.end:].strip(" .!")
+                    and not _ASKS.match(n))
+        if not (written or trailing or _attached(n, c.start, c.end, window=4)):
             # « en anglais » with no resource it qualifies: the catalogue may still read it as the resources'
             # language (« Qu'avez-vous en espagnol ? »), an ordinary question does not
             intent.loose_languages += (c.value,)

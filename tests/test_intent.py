@@ -65,6 +65,9 @@ def test_no_type_cue(question):
     ("des références anglophones sur l'innovation sociale", ("en",)),
     ("des textes rédigés en portugais sur l'économie solidaire", ("pt",)),
     ("English-language resources on social economy", ("en",)),
+    ("What has been written in Spanish about recovered companies?", ("es",)),    # the verb is part of the cue
+    ("une intervention en anglais sur les partenariats", ("en",)),
+    ("économie solidaire au Brésil, en portugais", ("pt",)),                      # a search-box query's last words
 ])
 def test_language_cues(question, langs):
     assert detect_intent(question).languages == langs
@@ -76,6 +79,8 @@ def test_language_cues(question, langs):
     "Réponds en anglais : qu'est-ce qu'une SCIC ?",         # answer language, not resource language
     "Les pays anglophones ont-ils une définition commune de l'entreprise sociale ?",
     "Comment se dit coopérative en espagnol ?",
+    "Qu'est-ce que l'ESS, en anglais",                       # a question's last words ask for the word
+    "What is the social economy, in English?",
 ])
 def test_no_language_cue(question):
     assert detect_intent(question).languages == ()
