@@ -58,6 +58,21 @@ class Sent:
                 and not self.text.rstrip().endswith(("?", "？")))
 
 
+    @property
+    def link(self) -> bool:
+        # « On distingue deux familles. »: too short to answer alone, but read inside a span it announces what
+        # follows
+        return (not self.about and 2 <= self.n_words < 5 and not self.text.startswith(_SKIP_START)
+                and self.text.rstrip().endswith((".", ":")))
+
+
+def _trim_links(span: list[Sent]) -> list[Sent]:
+    """A span does not end on an announcement of what it no longer holds."""
+    while span and not span[-1].eligible:
+        span = span[:-1]
+    return span
+
+
 class SentenceTable:
     """The sentences of an index's chunks, and the spans read from them."""
 
@@ -146,7 +161,7 @@ class SentenceTable:
         span: list[Sent] = []
         words_n = 0
         for s in sorted(para, key=lambda x: x.idx):
-            if not s.eligible:
+            if not s.eligible and not (span and s.link):
                 if span and span[-1].idx >= skip_before:
                     break
                 continue
@@ -154,7 +169,7 @@ class SentenceTable:
                 break
             span.append(s)
             words_n += s.n_words
-        return span
+        return _trim_links(span)
 
     def opening_span(self, doc_id: str, max_sents: int = SPAN_MAX, max_words: int = SPAN_WORDS) -> list[Sent]:
         """A document's opening: the first eligible sentences of its first paragraph that has any."""
@@ -180,11 +195,12 @@ class SentenceTable:
         out = list(span)
         words_n = sum(x.n_words for x in out)
         for x in nxt[k + 1:]:
-            if x.para != nxt[k].para or not x.eligible or len(out) >= max_sents or words_n + x.n_words > max_words:
+            if x.para != nxt[k].para or not (x.eligible or x.link) or len(out) >= max_sents \
+                    or words_n + x.n_words > max_words:
                 break
             out.append(x)
             words_n += x.n_words
-        return out
+        return _trim_links(out)
 
     def window_around(self, anchor: Sent, chunk_sents: list[Sent], max_sents: int = SPAN_MAX,
                       max_words: int = SPAN_WORDS) -> list[Sent]:

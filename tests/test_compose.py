@@ -698,3 +698,12 @@ def test_criticisms_asked_in_another_language_open_with_the_notes_debate(corpus_
 
 def test_criticisms_of_what_the_corpus_lacks_are_still_refused(corpus_answerer):
     assert not corpus_answerer.answer("What are the risks of bitcoin?").found
+
+
+def test_a_short_sentence_that_announces_a_list_is_read_inside_the_opening(corpus_answerer):
+    # « On distingue deux familles. » (4 words) is too short to answer alone; it used to end the IAE note's
+    # opening after its first sentence, before the two families
+    span = corpus_answerer.composer.opening_span("insertion-par-l-activite-economique")
+    texts = [x.text for x in span]
+    assert texts[1] == "On distingue deux familles." and texts[2].startswith("Les unes produisent")
+    assert span[-1].eligible
