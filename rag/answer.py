@@ -18,8 +18,8 @@ import numpy as np
 from .catalog import author_matches
 from .compose import ANSWER_WORDS, FILL_UNDER, Composer, Sent
 from .gate import CROSS_LINGUAL_SHIFT, DEFAULT_RELEVANCE, RELEVANCE, Evidence, RelevanceGate  # noqa: F401
-from .question import (_CRITIQUE_Q, asks_about, asks_results, critique_subject, clean_side, comparison_sides, definition_subject, how_subject,
-                       subject_forms)
+from .question import (_CRITIQUE_Q, asks_about, asks_results, clean_side, comparison_sides, critique_subject,
+                       definition_subject, how_subject, subject_forms)
 from .retrieve import Filters, Retriever
 from .text import analyze_query, detect_language
 from .types import RESOURCE_TYPES, Answer, Citation, Hit, Reading
@@ -262,7 +262,8 @@ class ExtractiveAnswerer:
         label, lead = parts[0]
         if words_n >= FILL_UNDER or label or not lead:
             return parts
-        more = self.composer.following(lead, {x.text for _, sents in parts for x in sents}, ANSWER_WORDS - words_n)
+        taken = {x.text for _, sents in parts for x in sents}
+        more = self.composer.following(lead, taken, ANSWER_WORDS - words_n)
         return [(None, lead + more)] + parts[1:]
 
     # -- relevance --------------------------------------------------------------------------------
