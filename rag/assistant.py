@@ -204,6 +204,15 @@ class Assistant:
     def _execute(self, plan: Plan, filters: Filters | None, use_intent: bool) -> Iterator[str | Answer]:
         if plan.catalog is not None:
             ans = answer_catalog(plan.catalog, self.retriever.index)
+            if not ans.found and plan.catalog.authors and plan.catalog.types and plan.catalog.action == "list":
+                # « Quels articles Laville a-t-il écrits ? » when he signed none: his resources of other types
+                other = answer_catalog(dataclasses.replace(plan.catalog, types=()), self.retriever.index)
+                if other.found:
+                    kinds = " ou ".join(type_label(t, 1) for t in plan.catalog.types)
+                    other.warnings.insert(0, f"Aucune ressource de type « {kinds} » signée "
+                                             f"{' et '.join(plan.catalog.authors)} : voici ses autres ressources.")
+                    yield other
+                    return
             # a free subject the metadata and the texts do not know is better served by passage retrieval
             if ans.found or not (plan.catalog.topics or plan.catalog.places or plan.catalog.authors):
                 yield ans

@@ -270,3 +270,15 @@ def test_asking_for_resources_on_limits_or_critiques_still_lists_them(assistant,
 
 def test_avez_vous_des_documents_sur_les_limites_asks_for_resources(assistant):
     assert assistant.understand("Avez-vous des documents sur les limites des monnaies locales ?").route != "passage"
+
+
+def test_a_type_an_author_never_signed_lists_the_authors_other_resources(assistant):
+    # no article in the corpus is signed Laville: the catalogue once found nothing and the turn fell back to
+    # passages that merely mention him
+    assert not [m for m in RESOURCES.values() if m["type"] == "article"
+                and any("Laville" in a for a in m.get("authors") or [])]
+    a = assistant.ask("Quels articles Laville a-t-il écrits ?")
+    assert a.mode == "catalogue" and a.found
+    assert a.warnings[0] == "Aucune ressource de type « article » signée Laville : voici ses autres ressources."
+    signed = [m for m in RESOURCES.values() if any("Laville" in a for a in m.get("authors") or [])]
+    assert signed and all(m["title"] in a.text for m in signed)
