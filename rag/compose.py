@@ -56,7 +56,8 @@ ANSWER_WORDS = 130     # extras are added only while the answer stays about this
 SUBSTANCE_UNDER = 70   # a lead shorter than this is followed by more of its own document
 FILL_UNDER = 60        # an answer shorter than this goes on reading its lead's document
 FIGURE_BONUS = 0.02
-RESULT_BONUS = 0.03         # per figure (up to three) in a sentence, when the question asks for results
+RESULT_BONUS = 0.03         # when a question asks for results: half of this per figure in the sentence (up to
+                            # three) and per figure in its paragraph (up to six)
 NAMED_FIGURE_BONUS = 0.05   # when the question only names the document, its similarity tells its sentences apart less
 
 
@@ -362,9 +363,9 @@ class Composer(SentenceTable):
             # the figures of the lead's document, wherever they stand in it (retrieval may have returned only
             # the passage that names the question's words)
             if qvec is not None:
-                known = {c.idx for c in cands}
-                more = [x for row in self.rows_of_doc(doc) if row not in {c.row for c in cands}
-                        for x in self.sentences_of(row, lead[0].hit) if x.idx not in known]
+                read = {c.row for c in cands}
+                more = [x for row in self.rows_of_doc(doc) if row not in read
+                        for x in self.sentences_of(row, lead[0].hit)]
                 self.score(more, qvec, set())
                 cands = cands + more
             counted = [c for c in cands if c.chunk.doc_id == doc and c.eligible and c.text not in have
