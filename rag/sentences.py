@@ -81,6 +81,8 @@ _FOLD_RULES = [
     r"le plan|la demarche)\s+(?:de l'|du |de la |des |de cet |de ce |de cette )?(?:{n})?\s*(?:est|tient|tiennent)\b"
     .replace("{n}", _DOC_NOUNS),
     r"\b(?:structurent|organisent|eclaire|eclairent) (?:le propos|la demarche)\b",
+    # « Il peut se lire avec les textes de… », « Il faut donc le lire comme un témoignage de seconde main »
+    r"\b(?:peut se lire|peuvent se lire|(?:le|la|les) lire (?:comme|avec|en parallele|a cote))\b",
     r"\b(?:peut (?:le |la )?completer|completent le sujet|prolongent la reflexion|permettent d'aller plus loin|"
     r"aller plus loin|se lit\b|on peut (?:le|la|les) (?:comparer|rapprocher|lire|completer)|y trouveront|"
     r"point d'entree|entree en matiere|premiere approche|bonne synthese|entry point|"

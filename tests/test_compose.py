@@ -158,6 +158,9 @@ def test_definition_subject(question, subject):
      "à des besoins sociaux mal ou non satisfaits.", False),
     ("Le texte propose une lecture critique du rapport entre l'État brésilien et le mouvement.", True),  # no statement
     ("L'article suit un plan en quatre étapes.", True),
+    # reading advice with the document as a pronoun (seen quoted in answers about Neamtan and Mulgan)
+    ("Il peut se lire avec les textes de Nancy Neamtan et de Marguerite Mendell sur l'économie sociale.", True),
+    ("Il faut donc le lire comme un témoignage de seconde main, précieux pour dater les idées.", True),
     # a statement after a colon does not excuse reading advice
     ("Le texte intéressera les étudiants en science politique : ils y trouveront une mise en perspective de leur "
      "fonction et de leurs choix.", True),
