@@ -353,37 +353,16 @@ class Composer(SentenceTable):
             return []
         have = {s.text for s in lead}
         lead_rows = {(s.row, s.para) for s in lead}
+        if results:
+            span = self._figures(lead, cands, have, lead_rows, budget - words_n, qvec)
+            if span is not None:
+                return span
         best_sim = max((c.sim for c in cands), default=0.0)
         floor = -1.0 if named else best_sim - 2 * self.relevance["margin"]
         pool = [c for c in cands if c.chunk.doc_id == doc and c.eligible and c.text not in have
                 and (c.row, c.para) not in lead_rows and c.sim >= floor and words_n + c.n_words <= budget]
-        if not pool and not results:
+        if not pool:
             return []
-        if results:
-            # the figures of the lead's document, wherever they stand in it (retrieval may have returned only
-            # the passage that names the question's words)
-            if qvec is not None:
-                read = {c.row for c in cands}
-                more = [x for row in self.rows_of_doc(doc) if row not in read
-                        for x in self.sentences_of(row, lead[0].hit)]
-                self.score(more, qvec, set())
-                cands = cands + more
-            counted = [c for c in cands if c.chunk.doc_id == doc and c.eligible and c.text not in have
-                       and (c.row, c.para) not in lead_rows and quantities(c.text)
-                       and words_n + c.n_words <= budget]
-            if counted:
-                # a paragraph of figures says more than one figure in passing
-                per_para: dict[tuple[int, int], int] = {}
-                for c in cands:
-                    if c.chunk.doc_id == doc and c.eligible:
-                        per_para[(c.row, c.para)] = per_para.get((c.row, c.para), 0) + quantities(c.text)
-                anchor = max(counted, key=lambda c: c.score + RESULT_BONUS * (min(quantities(c.text), 3)
-                                                                             + min(per_para[(c.row, c.para)], 6)) / 2)
-                chunk_sents = [c for c in cands if c.row == anchor.row and c.text not in have]
-                span = self.window_around(anchor, chunk_sents, max_sents=3, max_words=budget - words_n)
-                return [c for c in span if c.eligible]
-            if not pool:
-                return []
         if in_order:
             # the question asks nothing but what the document is about: its next paragraph, as the document reads
             after = [c for c in pool if (c.row, c.para) > max(lead_rows)]
@@ -399,6 +378,31 @@ class Composer(SentenceTable):
         chunk_sents = [c for c in cands if c.row == anchor.row and c.text not in have]
         span = self.window_around(anchor, chunk_sents, max_sents=3, max_words=budget - words_n)
         return [c for c in span if c.eligible]
+
+    def _figures(self, lead: list[Sent], cands: list[Sent], have: set[str], lead_rows: set[tuple[int, int]],
+                 room: int, qvec: np.ndarray | None) -> list[Sent] | None:
+        """For a question on results: the span of the lead's document around its sentence with the most figures
+        (in a paragraph with the most), read wherever it stands in the document — retrieval may have returned
+        only the passage that names the question's words. None when the document has no figure left to add."""
+        doc = lead[0].chunk.doc_id
+        if qvec is not None:
+            read = {c.row for c in cands}
+            more = [x for row in self.rows_of_doc(doc) if row not in read for x in self.sentences_of(row, lead[0].hit)]
+            self.score(more, qvec, set())
+            cands = cands + more
+        mine = [c for c in cands if c.chunk.doc_id == doc and c.eligible]
+        counted = [c for c in mine if c.text not in have and (c.row, c.para) not in lead_rows
+                   and quantities(c.text) and c.n_words <= room]
+        if not counted:
+            return None
+        # a paragraph of figures says more than one figure in passing
+        per_para: dict[tuple[int, int], int] = {}
+        for c in mine:
+            per_para[(c.row, c.para)] = per_para.get((c.row, c.para), 0) + quantities(c.text)
+        anchor = max(counted, key=lambda c: c.score + RESULT_BONUS * (min(quantities(c.text), 3)
+                                                                     + min(per_para[(c.row, c.para)], 6)) / 2)
+        chunk_sents = [c for c in cands if c.row == anchor.row and c.text not in have]
+        return [c for c in self.window_around(anchor, chunk_sents, max_sents=3, max_words=room) if c.eligible]
 
     def extras(self, lead: list[Sent], cands: list[Sent], query: str = "", limit: int = 2) -> list[Sent]:
         """At most `limit` sentences from other sources that bring content the lead lacks: close to the question
