@@ -94,7 +94,6 @@ class ExtractiveAnswerer:
         hits = found_hits[: self.settings.answer_passages]
         qvec = self.retriever.embedder.encode_queries([query])[0]
         within = {h.chunk.doc_id for h in hits} if filters else None
-        cands = self.composer.candidates(hits, qvec, query, question, within=within) if hits else []
         route = hint.get("route")
         defined = definition_subject(question)   # « Qu'est-ce que X ? » → X; None for other questions
         titled = self._titled_note(question, defined if route in (None, "definition") else None, hits, found_hits,
@@ -103,8 +102,8 @@ class ExtractiveAnswerer:
         # language — read whole, its debate section first
         debated = None if titled else self._titled_note(question, critique_subject(question), hits, found_hits,
                                                         qvec, within, critique=True)
-        if debated:
-            cands = self.composer.candidates(hits, qvec, query, question, within=within, focus=[debated])
+        cands = self.composer.candidates(hits, qvec, query, question, within=within,
+                                         focus=[debated] if debated else None) if hits else []
         named, named_surely = self._named_resource(question, found_hits, within)
         if not hits or not (titled or debated or named_surely or self._relevant(query, qvec, hits, cands)):
             return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
