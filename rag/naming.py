@@ -18,6 +18,13 @@ from .vocab import find_places, normalize
 NAME_IDF = 3.5
 
 
+def _name_terms(parts, language: str | None) -> set[str]:
+    """The analysed terms that name a document in its title or authors. The parts of a compound
+    (« Jean-François », « inter-universitaire », « Saint-Étienne ») are no names of their own."""
+    text = re.sub(r"\w+(?:-\w+)+", " ", " ".join(str(p) for p in parts))
+    return set(analyze(text, language))
+
+
 class DocumentNames:
     """What the documents of an index are called, and which of them a question names."""
 
@@ -151,9 +158,7 @@ class DocumentNames:
         if self._authors is None:
             self._authors = {}
             for doc_id, m in self.documents.items():
-                # the parts of a compound (« Jean-François », « inter-universitaire ») are no names of their own
-                signed = re.sub(r"\w+(?:-\w+)+", " ", " ".join(str(a) for a in m.get("authors") or []))
-                for t in set(analyze(signed, m.get("language"))):
+                for t in _name_terms(m.get("authors") or [], m.get("language")):
                     self._authors.setdefault(t, set()).add(doc_id)
         return set.intersection(*(set().union(*(self._authors.get(f, set()) for f in forms)) for forms, _, _ in names))
 
@@ -263,10 +268,7 @@ class DocumentNames:
                     continue  # the introduction names everything and explains nothing in particular
                 self._norm_titles[doc_id] = norm(m.get("title") or "")
                 # its authors name it as surely as its title (« Rüede and Lurtz », « Vando Borghi »)
-                names = " ".join([m.get("title") or "", *[str(a) for a in m.get("authors") or []]])
-                # the parts of a compound (« inter-universitaire », « Saint-Étienne ») are no names of their own
-                names = re.sub(r"\w+(?:-\w+)+", " ", names)
-                for t in set(analyze(names, m.get("language"))):
+                for t in _name_terms([m.get("title") or "", *(m.get("authors") or [])], m.get("language")):
                     self._titles.setdefault(t, set()).add(doc_id)
         return self._titles
 
