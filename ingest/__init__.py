@@ -1,4 +1,5 @@
 """Ingest: turn a folder of documents into an innosoc index (`python -m ingest`)."""
-from .pipeline import IngestReport, Skipped, ingest
+from .discover import Skipped
+from .pipeline import IngestReport, ingest
 
 __all__ = ["ingest", "IngestReport", "Skipped"]

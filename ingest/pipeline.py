@@ -4,15 +4,14 @@ Unchanged files (same content hash, same model and chunking) keep their chunks, 
 new or changed files are parsed and embedded (their chunks, then each distinct sentence of their
 chunks: rag/sentences.py); files deleted from a folder being scanned are dropped, and documents from other
 source roots are kept unless `prune` (see `ingest`). A bad file is reported with its reason and skipped.
-Progress goes to a callback `progress(stage, done, total)`; drawing bars is the caller's business.
+Progress goes to a callback `progress(stage, done, total)`; drawing bars is the caller's business. The files
+are found and read by ingest/discover.py; sentences are encoded and their table assembled by ingest/sentences.py.
 """
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import logging
 import os
-import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,23 +22,19 @@ import numpy as np
 from rag.embed import canonical_model_id, load_embedder
 from rag.errors import IndexCorruptError, IndexIncompatibleError, IndexMissingError, LoaderError
 from rag.settings import DEFAULT_CORPUS, Settings
-from rag.sentences import RECORD, pooled_vectors, sentence_table
+from rag.sentences import pooled_vectors
 from rag.store import load_index, read_manifest, write_index, writer_lock
 from rag.types import Chunk
 
 from .chunk import chunk_document, embedding_text
+from .discover import Skipped, discover, read_bounded
 from .isolate import Parser
-from .load import PARSER_VERSION, slugify, supported
+from .load import PARSER_VERSION, slugify
+from .sentences import _assemble_sentences, _scattered, embed_sentences, file_sentences
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass
-class Skipped:
-    path: str
-    reason: str
 
 
 @dataclass
@@ -74,72 +69,6 @@ class IngestReport:
         return s
 
 
-def discover(paths: list[Path], settings: Settings, skipped: list[Skipped]) -> list[tuple[Path, str]]:
-    """(resolved path, path as ingested) for every supported file under `paths`, sorted, without duplicates.
-
-    Symbolic links are followed only when they stay inside the folder being ingested."""
-    found: dict[Path, str] = {}
-
-    def excluded(name: str) -> bool:
-        return name.startswith(".") or any(fnmatch.fnmatch(name, pat) for pat in settings.exclude)
-
-    for given in paths:
-        given = Path(given)
-        if not given.exists() and not given.is_symlink():
-            skipped.append(Skipped(str(given), "introuvable"))
-            continue
-        if given.is_file():
-            if _bad_name(given):
-                skipped.append(Skipped(str(given), _BAD_NAME))
-            elif supported(given):
-                found.setdefault(given.resolve(), str(given))
-            else:
-                skipped.append(Skipped(str(given), f"format non pris en charge ({given.suffix or 'sans extension'})"))
-            continue
-        root = given.resolve()
-        for dirpath, dirnames, filenames in os.walk(given, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for d in dirnames:  # os.walk does not enter linked folders; say so when they lead outside
-                link = Path(dirpath) / d
-                if link.is_symlink() and not _inside(link, root):
-                    skipped.append(Skipped(str(link), "lien symbolique vers un dossier extérieur : non suivi"))
-            for name in sorted(filenames):
-                p = Path(dirpath) / name
-                if excluded(name) or not supported(p):
-                    continue
-                try:
-                    real = p.resolve()
-                except (RuntimeError, OSError):  # RuntimeError: a loop of symbolic links
-                    skipped.append(Skipped(str(p), "lien symbolique en boucle : non suivi"))
-                    continue
-                if _bad_name(p) or _bad_name(real):
-                    skipped.append(Skipped(str(p), _BAD_NAME))
-                    continue
-                if p.is_symlink() and not real.is_relative_to(root):
-                    skipped.append(Skipped(str(p), "lien symbolique vers l'extérieur du dossier : non suivi"))
-                    continue
-                found.setdefault(real, str(p))
-    return sorted(found.items(), key=lambda kv: kv[1])
-
-
-def _inside(link: Path, root: Path) -> bool:
-    try:
-        return link.resolve().is_relative_to(root)
-    except (RuntimeError, OSError):
-        return False
-
-
-_BAD_NAME = "nom de fichier qui n'est pas en UTF-8 : renommez le fichier (par exemple avec convmv)"
-
-
-def _bad_name(p: Path) -> bool:
-    try:
-        str(p).encode("utf-8")
-    except UnicodeEncodeError:  # undecodable bytes come back from the OS as lone surrogates
-        return True
-    return False
-
-
 def _readable_manifest(index_dir: Path) -> dict | None:
     try:
         return read_manifest(index_dir)
@@ -163,20 +92,6 @@ def _renamed(chunks: list[Chunk], doc_id: str) -> list[Chunk]:
 
     return [dataclasses.replace(c, doc_id=doc_id, chunk_id=f"{doc_id}#{i}", meta=dict(c.meta, id=doc_id))
             for i, c in enumerate(chunks)]
-
-
-def read_bounded(path: Path, max_bytes: int) -> bytes:
-    """Read a file once (its hash and its parse use the same bytes, even if it changes meanwhile)."""
-    # O_NONBLOCK: a FIFO named like a document must not block the run waiting for a writer
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise LoaderError(path, "pas un fichier ordinaire (tube, périphérique ou socket) : ignoré")
-    with os.fdopen(fd, "rb") as f:
-        data = f.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise LoaderError(path, f"fichier trop volumineux (plus de {max_bytes // 1024 // 1024} Mo : réglage max_file_mb)")
-    return data
 
 
 @dataclass
@@ -256,17 +171,6 @@ def encode_parsed(embedder, parsed: list[tuple[int, str, list[Chunk]]], settings
     return out
 
 
-def embed_sentences(embedder, chunks: list[Chunk], settings: Settings, progress: Progress,
-                    extra: list[str] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sentence records of `chunks` (chunk field = position in the list), the vectors of their distinct
-    sentences, and the vectors of `extra` texts encoded in the same pass."""
-    records, texts = sentence_table([c.text for c in chunks])
-    vecs = embedder.encode_documents(texts + list(extra), batch_size=settings.embed_batch,
-                                     progress=lambda done, total: progress("encodage des phrases", done, total)) \
-        if texts or extra else np.zeros((0, embedder.dim), np.float32)
-    return records, vecs[:len(texts)], vecs[len(texts):]
-
-
 def embed_new(embedder, chunks: list[Chunk], settings: Settings,
               progress: Progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Chunk vectors, sentence records and sentence vectors of new chunks. With settings.chunk_vectors ==
@@ -281,18 +185,6 @@ def embed_new(embedder, chunks: list[Chunk], settings: Settings,
     vectors = embed_chunks(embedder, chunks, settings, progress=lambda done, total: progress("encodage", done, total))
     records, svecs, _ = embed_sentences(embedder, chunks, settings, progress)
     return vectors, records, svecs
-
-
-def file_sentences(records: np.ndarray, svecs: np.ndarray, start: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The records of chunks start..start+n-1 renumbered from 0, with only the sentence vectors they use."""
-    lo, hi = np.searchsorted(records["chunk"], [start, start + n])
-    recs = np.array(records[lo:hi], copy=True)
-    if not len(recs):
-        return recs, np.zeros((0, svecs.shape[1]), np.float32)
-    recs["chunk"] -= start
-    used, inverse = np.unique(recs["vec"], return_inverse=True)
-    recs["vec"] = inverse.reshape(-1)
-    return recs, np.asarray(svecs[used], dtype=np.float32)
 
 
 def ingest(paths: list[Path] | None, settings: Settings, progress: Progress | None = None,
@@ -479,50 +371,6 @@ def ingest(paths: list[Path] | None, settings: Settings, progress: Progress | No
         report.chunks = len(all_chunks)
     report.seconds = time.perf_counter() - t0
     return report
-
-
-def _assemble_sentences(kept, dim: int, settings: Settings, progress: Progress,
-                        report: IngestReport) -> tuple[np.ndarray, np.ndarray]:
-    """The index's sentence table: each file's records shifted to its chunk rows and vector rows. Files mapped
-    without their sentences (a map that only encodes chunks) get them encoded here, in one pass."""
-    missing = [c for k in kept if k[4] is None for c in k[2]]
-    fill_recs = fill_vecs = None
-    if missing:
-        embedder = load_embedder(settings.model)
-        fill_recs, fill_vecs, _ = embed_sentences(embedder, missing, settings, progress)
-    rec_parts, vec_parts = [], []
-    row = nvec = cursor = 0
-    for k in kept:
-        chunks, srecs, svecs = k[2], k[4], k[5]
-        if srecs is None:
-            srecs, svecs = file_sentences(fill_recs, fill_vecs, cursor, len(chunks))
-            cursor += len(chunks)
-        srecs = np.array(srecs, copy=True)
-        srecs["chunk"] += row
-        srecs["vec"] += nvec
-        rec_parts.append(srecs)
-        vec_parts.append(np.asarray(svecs, dtype=np.float32))
-        row += len(chunks)
-        nvec += len(svecs)
-    records = np.concatenate(rec_parts) if rec_parts else np.zeros(0, dtype=RECORD)
-    vecs = np.concatenate(vec_parts) if vec_parts else np.zeros((0, dim), np.float32)
-    report.sentences_embedded = len(fill_vecs) if fill_vecs is not None else 0
-    report.sentences_embedded += sum(len(k[5]) for k in kept if k[6] and k[5] is not None)
-    return records, vecs
-
-
-def _scattered(previous, rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Sentence records and vectors of chunks at arbitrary rows of the previous index, renumbered from 0."""
-    b = previous.sentence_bounds
-    recs = np.concatenate([np.array(previous.sentences[b[r]:b[r + 1]], copy=True) for r in rows]) \
-        if rows else np.zeros(0, dtype=RECORD)
-    if not len(recs):
-        return recs, np.zeros((0, previous.sentence_vectors.shape[1]), np.float32)
-    new = {r: i for i, r in enumerate(rows)}
-    recs["chunk"] = [new[int(c)] for c in recs["chunk"]]
-    used, inverse = np.unique(recs["vec"], return_inverse=True)
-    recs["vec"] = inverse.reshape(-1)
-    return recs, np.asarray(previous.sentence_vectors[used], dtype=np.float32)
 
 
 def _previous_index(index_dir: Path, settings: Settings, model_id: str, rebuild: bool, report: IngestReport):
