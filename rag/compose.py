@@ -26,7 +26,7 @@ import numpy as np
 from .naming import DocumentNames
 from .question import _CRITIQUE_Q, _HOW_Q, definition_rank, defines, mentions, norm, subject_forms
 from .spans import (_CORPUS_SECTION, _LEANS, _POSSESSIVE, SPAN_MAX, SPAN_WORDS, Sent,  # noqa: F401
-                    SentenceTable, quantities)
+                    SentenceTable, leans, quantities)
 from .text import analyze, analyze_query, fold, words
 from .types import Hit
 
@@ -54,7 +54,7 @@ SIDE_DETAIL_UNDER = 45   # a side shorter than this gets the sentence of its doc
 CONTRAST_ROWS = 300    # a contrast is looked for across the whole index only among this many passages
 ANSWER_WORDS = 130     # extras are added only while the answer stays about this long
 SUBSTANCE_UNDER = 70   # a lead shorter than this is followed by more of its own document
-FILL_UNDER = 60        # an answer shorter than this goes on reading its lead's document
+FILL_UNDER = ANSWER_WORDS - 10   # an answer with room for another sentence goes on reading its lead's document
 FIGURE_BONUS = 0.02
 RESULT_BONUS = 0.03         # when a question asks for results: half of this per figure in the sentence (up to
                             # three) and per figure in its paragraph (up to six)
@@ -184,13 +184,13 @@ class Composer(SentenceTable):
         i = next(k for k, x in enumerate(sents) if x.idx == anchor.idx)
         span = [sents[i]]
         words_n = sents[i].n_words
-        if i > 0 and _LEANS.match(anchor.text) and sents[i - 1].eligible:
+        if i > 0 and leans(anchor.text) and sents[i - 1].eligible:
             span.insert(0, sents[i - 1])
             words_n += sents[i - 1].n_words
         for x in sents[i + 1:]:
             # a sentence that goes on about the same subject (« Son programme… », « Il… ») is kept however it
             # scores against the question
-            goes_on = _LEANS.match(x.text) or _POSSESSIVE.match(x.text)
+            goes_on = leans(x.text) or _POSSESSIVE.match(x.text)
             if len(span) >= max_sents or not x.eligible or words_n + x.n_words > max_words \
                     or (len(span) >= 2 and x.sim < anchor.sim - self.relevance["margin"] and not goes_on):
                 break

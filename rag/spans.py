@@ -17,6 +17,12 @@ from .types import Chunk, Hit
 _LEANS = re.compile(r"^(?:il|elle|ils|elles|ce|cet|cette|ces|cela|ça|celle|celui|ceux|mais|ainsi|pourtant|"
                     r"cependant|en effet|par ailleurs|de plus|elle-même|it|they|this|these|those|but|however|"
                     r"ella|ellos|esto|eso|pero|ele|ela|eles|isso|mas)\b", re.I)
+# Words that, early in a sentence, point back to what came before it (« L'Institut a ensuite développé… »,
+# « Pour les auteurs, cette limite… », « D'où… »): read alone, such a sentence misses what it builds on.
+_POINTS_BACK = re.compile(r"\b(?:ensuite|enfin|également|aussi|d'où|dès lors|de même|en outre|toutefois|"
+                          r"néanmoins|en revanche|cette|ces|cet|ce dernier|cette dernière|celle-ci|celui-ci|"
+                          r"ceux-ci|then|also|moreover|thus|therefore|this|these|además|también|sin embargo|"
+                          r"esta|estos|estas|também|além disso|essa|esse|essas|esses)\b", re.I)
 _POSSESSIVE = re.compile(r"^(?:son|sa|ses|leur|leurs|his|her|its|their|su|sus|seu|sua|seus|suas)\b", re.I)
 # A note's closing list of the corpus's resources on its subject speaks about documents, not the subject.
 _CORPUS_SECTION = re.compile(r"^\s*(?:dans le corpus|pour aller plus loin|ressources du corpus|in the corpus)\b", re.I)
@@ -27,6 +33,12 @@ SPAN_WORDS = 95        # the lead span stops growing past this
 # A figure that measures something: an amount, a share, a count — not a year or a page.
 _QUANTITY = re.compile(r"\d+(?:[,.]\d+)?\s?(?:%|€|\$|euros?|millions?|milliards?|dollars?|reais|pesos|mds?)|"
                        r"\b\d{1,3}(?:[\u00a0\u202f .]\d{3})+\b|\b\d+,\d+\b|\b(?!1[5-9]\d\d\b|20\d\d\b)\d{2,}\b", re.I)
+
+def leans(text: str) -> bool:
+    """Whether a sentence builds on the one before it (a pronoun or connector first, or a pointer among its
+    first five words)."""
+    return bool(_LEANS.match(text) or _POINTS_BACK.search(" ".join(text.split()[:5])))
+
 
 def quantities(text: str) -> int:
     """How many measuring figures a sentence holds (« 6,02 milliards », « 28,3 % », « 22 000 emplois »)."""
@@ -128,7 +140,7 @@ class SentenceTable:
         i = next(k for k, s in enumerate(para) if s.idx == anchor.idx)
         lo = hi = i
         words_n = anchor.n_words
-        if i > 0 and para[i - 1].eligible and _LEANS.match(anchor.text) and words_n + para[i - 1].n_words <= max_words:
+        if i > 0 and para[i - 1].eligible and leans(anchor.text) and words_n + para[i - 1].n_words <= max_words:
             lo -= 1
             words_n += para[lo].n_words
         floor = anchor.sim - margin
@@ -228,9 +240,13 @@ class SentenceTable:
                 if best is None or key > best[0]:
                     best = (key, lo, hi)
         _, lo, hi = best
-        if lo == i and i > 0 and para[i - 1].eligible and _LEANS.match(anchor.text) and \
-                sum(s.n_words for s in para[i - 1:hi + 1]) <= max_words:
-            lo -= 1  # the sentence the anchor leans on
+        if lo > 0 and para[lo - 1].eligible and leans(para[lo].text):
+            # the sentence the span's first one builds on comes first, even at the cost of the span's tail
+            top = hi
+            while top > i and sum(s.n_words for s in para[lo - 1:top + 1]) > max_words:
+                top -= 1
+            if sum(s.n_words for s in para[lo - 1:top + 1]) <= max_words:
+                lo, hi = lo - 1, top
         return para[lo:hi + 1]
 
     def following(self, lead: list[Sent], taken: set[str], budget: int, max_sents: int = 3) -> list[Sent]:

@@ -710,3 +710,45 @@ def test_a_short_sentence_that_announces_a_list_is_read_inside_the_opening(corpu
     texts = [x.text for x in span]
     assert texts[1] == "On distingue deux familles." and texts[2].startswith("Les unes produisent")
     assert span[-1].eligible
+
+
+def test_leans_names_sentences_that_build_on_the_one_before():
+    from rag.spans import leans
+    for s in ["Viennent ensuite les banques de temps, avec les Accorderies.",
+              "L'Institut Godin a ensuite développé les « capteurs d'innovation sociale ».",
+              "Pour les auteurs, cette limite tient à la rationalité marchande.",
+              "D'où l'opposition fréquente entre mesure d'impact et utilité sociale.",
+              "Elle a été créée par la loi du 17 juillet 2001.", "This approach was later adopted."]:
+        assert leans(s), s
+    for s in ["La société coopérative d'intérêt collectif (SCIC) est une entreprise coopérative.",
+              "Depuis 2017, un compte numérique permet de payer en eusko.",
+              "Une AMAP réunit un groupe de consommateurs et une ferme proche."]:
+        assert not leans(s), s
+
+
+def test_a_span_opening_on_a_sentence_that_points_back_starts_with_what_it_builds_on(corpus_answerer):
+    c = corpus_answerer.composer
+    qvec = corpus_answerer.retriever.embedder.encode_queries(["Quels types de monnaies locales existe-t-il ?"])[0]
+    row = next(r for r in c.rows_of_doc("monnaies-locales-complementaires")
+               if any(s.text.startswith("Viennent ensuite") for s in c.sentences_of(r)))
+    sents = c.sentences_of(row)
+    c.score(sents, qvec, set())
+    anchor = next(s for s in sents if s.text.startswith("Viennent ensuite"))
+    # « Viennent ensuite… » follows « D'abord les systèmes d'échange local… »: never quoted without it, even
+    # when the window has room for one sentence only
+    span = c.window_around(anchor, sents, max_sents=1)
+    assert [s.text[:30] for s in span] == ["D'abord les systèmes d'échange", "Viennent ensuite les banques d"]
+    # the words' limit still holds: with no room for both, the anchor stays alone
+    assert c.window_around(anchor, sents, max_sents=1, max_words=anchor.n_words + 5) == [anchor]
+
+
+def test_an_answer_with_room_left_goes_on_reading_its_lead_document(corpus_answerer):
+    from rag.compose import ANSWER_WORDS
+    ans = corpus_answerer.answer("Comment fonctionne l'insertion par l'activité économique en France ?")
+    _assert_grounded(ans)
+    own = [s for s, n in _marked(ans.text)
+           if ans.citations[int(n) - 1].chunk.doc_id == "insertion-par-l-activite-economique"]
+    # the two families, then what the note says next: the structures' agreement with the State
+    assert own[1] == "On distingue deux familles." and "Ces structures passent une convention avec l'État." in own
+    body = re.sub(r" \[\d+\]", "", ans.text)
+    assert len(body.split()) <= ANSWER_WORDS + 10
