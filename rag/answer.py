@@ -245,13 +245,14 @@ class ExtractiveAnswerer:
         and at most two sentences from other sources that add content."""
         own = lead[0].chunk.doc_id == named
         results = asks_results(question)
-        if own or results:
-            # the document the question names, or the figures it asks for, come before other sources
+        critique = bool(_CRITIQUE_Q.search(question)) and not results
+        if own or results or critique:
+            # the document the question names, or the figures or criticisms it asks for, come before other sources
             bare = asks_about(question) or bool(defined)
             lead = lead + self.composer.substance(lead, cands, named=own, in_order=bare and not results,
-                                                  results=results, qvec=qvec)
+                                                  results=results, qvec=qvec, critique=critique)
         extras = self.composer.extras(lead, cands, query)
-        if not (own or results):
+        if not (own or results or critique):
             lead = lead + self.composer.substance(lead, cands, budget=ANSWER_WORDS - sum(x.n_words for x in extras))
         return [(None, lead)] + ([(None, extras)] if extras else [])
 

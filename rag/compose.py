@@ -45,6 +45,10 @@ _CONTRAST = re.compile(r"\b(?:à la fois|tandis que|alors que|les unes|les uns|l
                        r"contrairement|à la différence|différence|diffère\w*|plutôt que|s'oppos\w*|opposé\w*|"
                        r"distingu\w+|en revanche|au contraire|whereas|unlike|in contrast|differ\w*|mientras que|"
                        r"a diferencia|enquanto|ao contrário)\b|\s;\s", re.I)
+def _critiques(text: str) -> int:
+    return len(_CRITIQUE_S.findall(text))
+
+
 # How much a sentence of the note the question names is preferred (cosine similarities sit within ~0.1).
 FOCUS_BONUS = 0.02
 
@@ -336,7 +340,8 @@ class Composer(SentenceTable):
                                   max_words=SIDE_WORDS + 15)
 
     def substance(self, lead: list[Sent], cands: list[Sent], named: bool = False, in_order: bool = False,
-                  budget: int = ANSWER_WORDS, results: bool = False, qvec: np.ndarray | None = None) -> list[Sent]:
+                  budget: int = ANSWER_WORDS, results: bool = False, qvec: np.ndarray | None = None,
+                  critique: bool = False) -> list[Sent]:
         """After a short lead (a document's opening: what and where), the span of the same document that says
         the most on the question — how it works, its figures, its results — read in its paragraph, within the
         answer's length. `named`: the question names that document, so every one of its sentences is on it
@@ -348,13 +353,14 @@ class Composer(SentenceTable):
             return []
         doc = lead[0].chunk.doc_id
         words_n = sum(s.n_words for s in lead)
-        measured = results and not any(quantities(s.text) for s in lead)
+        count = quantities if results else _critiques
+        measured = (results or critique) and not any(count(s.text) for s in lead)
         if any(s.chunk.doc_id != doc for s in lead) or (words_n >= SUBSTANCE_UNDER and not measured):
             return []
         have = {s.text for s in lead}
         lead_rows = {(s.row, s.para) for s in lead}
-        if results:
-            span = self._figures(lead, cands, have, lead_rows, budget - words_n, qvec)
+        if results or critique:
+            span = self._figures(lead, cands, have, lead_rows, budget - words_n, qvec, count)
             if span is not None:
                 return span
         best_sim = max((c.sim for c in cands), default=0.0)
@@ -380,7 +386,7 @@ class Composer(SentenceTable):
         return [c for c in span if c.eligible]
 
     def _figures(self, lead: list[Sent], cands: list[Sent], have: set[str], lead_rows: set[tuple[int, int]],
-                 room: int, qvec: np.ndarray | None) -> list[Sent] | None:
+                 room: int, qvec: np.ndarray | None, count=quantities) -> list[Sent] | None:
         """For a question on results: the span of the lead's document around its sentence with the most figures
         (in a paragraph with the most), read wherever it stands in the document — retrieval may have returned
         only the passage that names the question's words. None when the document has no figure left to add."""
@@ -392,14 +398,14 @@ class Composer(SentenceTable):
             cands = cands + more
         mine = [c for c in cands if c.chunk.doc_id == doc and c.eligible]
         counted = [c for c in mine if c.text not in have and (c.row, c.para) not in lead_rows
-                   and quantities(c.text) and c.n_words <= room]
+                   and count(c.text) and c.n_words <= room]
         if not counted:
             return None
         # a paragraph of figures says more than one figure in passing
         per_para: dict[tuple[int, int], int] = {}
         for c in mine:
-            per_para[(c.row, c.para)] = per_para.get((c.row, c.para), 0) + quantities(c.text)
-        anchor = max(counted, key=lambda c: c.score + RESULT_BONUS * (min(quantities(c.text), 3)
+            per_para[(c.row, c.para)] = per_para.get((c.row, c.para), 0) + count(c.text)
+        anchor = max(counted, key=lambda c: c.score + RESULT_BONUS * (min(count(c.text), 3)
                                                                      + min(per_para[(c.row, c.para)], 6)) / 2)
         chunk_sents = [c for c in cands if c.row == anchor.row and c.text not in have]
         return [c for c in self.window_around(anchor, chunk_sents, max_sents=3, max_words=room) if c.eligible]

@@ -39,7 +39,8 @@ _FOLD_RULES = [
     r"presents|describes|offers|shows|discusses|argues|provides|examines|is a|presenta|describe|ofrece|"
     r"apresenta|descreve|oferece)\b",
     # audience and reading advice
-    r"\b(?:interesser\w*|s'adress\w*|sert aux|servira\w*|peut servir|pourra servir|sera utile|seront utiles|"
+    r"\b(?:interesser\w*|s'adress\w*|sert aux|servira\w*|peut (?:aussi |egalement )?servir|"
+    r"pourra (?:aussi |egalement )?servir|sera utile|seront utiles|"
     r"utile (?:aux|a|pour)|utiles (?:aux|a|pour)|porte d'entree|bonne introduction|pour un lecteur|a lire|"
     r"lecture utile|peut le lire|peut la lire|se lit avec|se lit comme|rapprocher|on pourra (?:lire|consulter)|"
     r"a consulter|a completer|en complement|complete utilement|incontournable pour|destine aux|destinee aux|"

@@ -161,6 +161,8 @@ def test_definition_subject(question, subject):
     # reading advice with the document as a pronoun (seen quoted in answers about Neamtan and Mulgan)
     ("Il peut se lire avec les textes de Nancy Neamtan et de Marguerite Mendell sur l'économie sociale.", True),
     ("Il faut donc le lire comme un témoignage de seconde main, précieux pour dater les idées.", True),
+    # seen quoted in an answer on Penven's criticisms, drawn by its word « débat »
+    ("Il peut aussi servir de support à un débat en formation sur l'évaluation des dispositifs.", True),
     # a statement after a colon does not excuse reading advice
     ("Le texte intéressera les étudiants en science politique : ils y trouveront une mise en perspective de leur "
      "fonction et de leurs choix.", True),
@@ -752,3 +754,14 @@ def test_an_answer_with_room_left_goes_on_reading_its_lead_document(corpus_answe
     assert own[1] == "On distingue deux familles." and "Ces structures passent une convention avec l'État." in own
     body = re.sub(r" \[\d+\]", "", ans.text)
     assert len(body.split()) <= ANSWER_WORDS + 10
+
+
+def test_a_question_on_criticisms_goes_on_with_the_lead_documents_most_critical_paragraph(corpus_answerer):
+    q = "Quel débat sur l'innovation sociale le colloque du RIUESS à Nancy en 2012 a-t-il ouvert ?"
+    ans = corpus_answerer.answer(q)
+    _assert_grounded(ans)
+    doc = "riuess-2012-nancy-colloque-innovation-sociale"
+    own = " ".join(s for s, n in _marked(ans.text) if ans.citations[int(n) - 1].chunk.doc_id == doc)
+    # after the lead, the colloquium's own argument: the tension between repairing and transforming
+    assert "réponse pragmatique à la question sociale" in own and "invention démocratique" in own
+    assert not any(about_document(s) for s, _ in _marked(ans.text))
