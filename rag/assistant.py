@@ -34,9 +34,10 @@ from .conversation import Conversation, Turn, complete
 from .errors import QueryError
 from .intent import RECENT_YEARS, detect_intent, period_label, this_year
 from .retrieve import Filters, Retriever
+from .router import CATALOG_ROUTES, Router
 from .text import analyze
 from .types import Answer
-from .understand import CATALOG_ROUTES, Router, Slots, Understanding, Vocabulary, understand
+from .understand import Slots, Understanding, Vocabulary, understand
 from .vocab import LANG_NAMES_FR, type_label
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ class Assistant:
             applied.append("filtré : " + ", ".join(type_label(t) for t in s.types))
         if s.languages and not explicit.languages:
             langs = tuple(s.languages)
-            applied.append("langue : " + ", ".join(LANG_NAMES_FR.get(l, l) for l in s.languages))
+            applied.append("langue : " + ", ".join(LANG_NAMES_FR.get(lg, lg) for lg in s.languages))
         if not (explicit.year_min or explicit.year_max):
             lo, hi = s.year_min, s.year_max
             if s.recent and not (lo or hi):

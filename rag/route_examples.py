@@ -1,4 +1,4 @@
-"""Labelled question forms, one list per route: what rag/understand.py's router compares a question with.
+"""Labelled question forms, one list per route: what the router (rag/router.py) compares a question with.
 
 Each route is illustrated by varied forms in French, English, Spanish and Portuguese, on varied subjects, so
 that the nearest examples of a question are those of the same *kind* of question rather than of the same

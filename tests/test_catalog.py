@@ -14,9 +14,10 @@ import yaml
 from ingest import ingest
 from rag.catalog import CatalogQuery, answer_catalog
 from rag.embed import load_embedder
+from rag.router import CATALOG_ROUTES, Router
 from rag.settings import Settings
 from rag.store import load_index
-from rag.understand import CATALOG_ROUTES, Router, Vocabulary, understand
+from rag.understand import Vocabulary, understand
 
 from .conftest import E5, MINILM, ROOT, TINY
 

@@ -15,7 +15,7 @@ from rag.conversation import MAX_HISTORY_ITEMS, Conversation
 from rag.errors import QueryError
 from rag.llm import LLMAnswerer, LLMClient
 from rag.retrieve import Retriever
-from rag.understand import Router, cache_dir
+from rag.router import Router, cache_dir
 
 from .conftest import ROOT
 
