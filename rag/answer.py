@@ -136,12 +136,19 @@ class ExtractiveAnswerer:
         meet their titles — the note whose title the question is closest to, when it stands out and retrieval
         found it too. `subject`: the definition's subject, when the question is routed as one (`critique`: the
         subject a question on criticisms is about)."""
+        forms = subject_forms(subject) if subject else []
+        subject = forms[-1] if forms else None
         if not (hits and subject and len(subject.split()) <= 4 and bool(_CRITIQUE_Q.search(question)) == critique
                 and detect_language(question) != "fr"):
             return None
         names, embedder = self.composer.names, self.retriever.embedder
-        match = names.note_by_title(qvec, embedder, TITLE_MATCH, TITLE_MARGIN)
-        if not match:
+        if len(forms) > 1:
+            # « gobernanza democrática en la economía social y solidaria »: the frame around the subject pulls the
+            # question towards another note's title — the subject's head alone is matched
+            match = names.note_by_title(embedder.encode_queries([subject])[0], embedder, SUBJECT_MATCH, SUBJECT_MARGIN)
+        else:
+            match = names.note_by_title(qvec, embedder, TITLE_MATCH, TITLE_MARGIN)
+        if not match and len(forms) == 1:
             # the subject alone ("fair trade") meets its title better than the question around it; titles
             # score higher against a bare phrase, so the floors are higher, and both must point at one note
             svec = embedder.encode_queries([subject])[0]

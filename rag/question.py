@@ -19,7 +19,8 @@ _DEF_LEADS = (r"qu['’ ]?est[- ]ce (?:que|qu['’ ]?)|qu['’]est[- ]ce que c['
               r"who (?:is|was|are|were)|what is meant by|quem (?:é|e|foi|são)|qui[ée]n (?:es|fue|era)|"
               r"qu[ée] hace")
 
-_DEFINITION = re.compile(rf"^\s*[¿¡]?\s*(?:{_DEF_LEADS})(?:\s+|(?<=['’]))(?P<s>.+?)\s*(?:exactement|exactly|,? au juste)?\s*[?？!.]*\s*$",
+_DEFINITION = re.compile(rf"^\s*[¿¡]?\s*(?:{_DEF_LEADS})(?:\s*,\s*(?:au juste|exactement|concr[èe]tement|en fait|"
+                         rf"exactly|really)\s*,)?(?:\s+|(?<=['’]))(?P<s>.+?)\s*(?:exactement|exactly|,? au juste)?\s*[?？!.]*\s*$",
                          re.I)
 
 _DEF_TAIL = re.compile(r"^\s*(?P<s>[^?,]{2,80}?)\s*,?\s*(?:c['’]est quoi|qu['’]est-ce que c['’]est)"
@@ -27,7 +28,7 @@ _DEF_TAIL = re.compile(r"^\s*(?P<s>[^?,]{2,80}?)\s*,?\s*(?:c['’]est quoi|qu['�
 
 # words after the subject that are not part of it: « …, concrètement ? », "… do?", « … en France ? »
 _SUBJECT_TAIL = re.compile(r"(?:\s*,.*|\s+(?:et|and|y|e)\s+(?:comment|pourquoi|quels?|quelles?|qui|que|quoi|où|how|why|"
-                           r"what|who|which|c[óo]mo|por qu[ée]|qu[ée]|qual|quais|quem)\b.*|\s+(?:exactement|concr[èe]tement|au juste|exactly|do|mean|stand for|m[êe]me|same|mesmo|mismo)|\s+comme\s+[\w'’-]+)$", re.I)
+                           r"what|who|which|c[óo]mo|por qu[ée]|qu[ée]|qual|quais|quem)\b.*|\s+(?:exactement|concr[èe]tement|au juste|exactly|do|mean|stand for|m[êe]me|same|mesmo|mismo)|\s+comme\s+[\w'’-]+|\s+(?:mean|means|stand for)\s.*)$", re.I)
 
 _PLACE_TAIL = re.compile(r"\s+(?:en|au|aux|dans|selon|pour|in|según|segun|na|no|nos|nas|au sens)\s.*$", re.I)
 

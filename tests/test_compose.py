@@ -137,6 +137,9 @@ def test_hint_from_the_assistant_plan_is_used(corpus_answerer):
     ("Que signifie l'utilité sociale ?", "utilité sociale"), ("What is social innovation?", "social innovation"),
     ("¿Qué es la economía solidaria?", "economía solidaria"), ("O que é economia solidária?", "economia solidária"),
     ("Comment fonctionne une Scop ?", None),
+    # a filler after the question words, and "what does X mean / stand for" followed by a frame
+    ("C'est quoi, au juste, une Scop ?", "Scop"), ("What does SROI stand for?", "SROI"),
+    ("What does democratic governance mean in the social economy?", "democratic governance"),
 ])
 def test_definition_subject(question, subject):
     assert definition_subject(question) == subject
@@ -765,3 +768,12 @@ def test_a_question_on_criticisms_goes_on_with_the_lead_documents_most_critical_
     # after the lead, the colloquium's own argument: the tension between repairing and transforming
     assert "réponse pragmatique à la question sociale" in own and "invention démocratique" in own
     assert not any(about_document(s) for s, _ in _marked(ans.text))
+
+
+def test_a_definition_asked_in_another_language_within_a_frame_is_matched_to_its_note_by_its_head(corpus_answerer):
+    # the frame (« en la economía social y solidaria ») pulls the whole question towards the ESS note's title;
+    # the subject's head, « gobernanza democrática », names the note on democratic governance
+    ans = corpus_answerer.answer("¿Qué significa gobernanza democrática en la economía social y solidaria?")
+    _assert_grounded(ans)
+    assert ans.citations[0].chunk.doc_id == "gouvernance-democratique"
+    assert "« une personne, une voix »" in ans.text
