@@ -148,6 +148,11 @@ _DEFINE = re.compile(
     r"(?:definition|definicion|definicao) (?:de|du|des|d'|of))(?:(?<=')|(?![\w-]))")
 _WHO = re.compile(r"^(?:qui (?:est|etait|sont|etaient|fut)|who (?:is|was|are|were)|quem (?:e|foi|era|sao)|"
                   r"quien(?:es)? (?:es|fue|era|son|fueron))(?![\w-])")
+# « Qui organisait le colloque X ? », "Who founded Enercoop?": who did something is told in passages — even when
+# the thing done is named by a resource noun (« colloque »). Who wrote or works on a subject is a list (_AUTHORS).
+_WHO_DID = re.compile(r"^(?:qui|who|quien(?:es)?|quem) (?!(?:est|etait|sont|etaient|fut|is|was|are|were|e|foi|era|sao|"
+                      r"es|fue|son|fueron|a ecrit|ont ecrit|wrote|escribio|escreveu)\b)(?:a |ont |avait |avaient |has |have |"
+                      r"ha |han )?(?!travaill|ecri|publi|redig|sign|parl|writ|speak|talk|escrib|escrev|trabalh|trabaj|habl|fal)[a-z]+")
 _WH = re.compile(r"^(?:(?:et|mais|alors|and|so|y|e) )?(?:comment|pourquoi|quand|ou (?!bien)|a quoi|en quoi|"
                  r"dans quelle mesure|how|why|when|where|to what extent|como|por que|porque|por qué|cuando|"
                  r"donde|quando|onde|para que)(?![\w-])")
@@ -241,6 +246,8 @@ def decide_route(n: str, slots: Slots, facts: dict, scores: dict[str, float]) ->
     if _WHO.match(n) and slots.authors and not facts["resource_noun"]:
         # « Qui est Hugues Sibille ? » asks who the person is (their resources follow the answer), not for a list
         return "definition", "qui est"
+    if _WHO_DID.match(n):
+        return "passage", "qui a fait"
     if catalogable and _RECENT_SUP.search(n) and RESOURCE_NOUN_RE.search(n):
         return "catalog_recent", "les plus récentes"
     if _DEFINE.search(n) and not slots.types and not facts["corpus"] and not _WH.match(n):

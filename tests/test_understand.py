@@ -268,6 +268,19 @@ def test_asking_for_resources_on_limits_or_critiques_still_lists_them(assistant,
     assert assistant.understand(question).route == route
 
 
+@pytest.mark.parametrize("question, route", [
+    # who did something — even to a thing named by a resource noun (« colloque ») — is told in passages
+    ("Qui organisait le colloque INNOVESS au Mans en 2022, et avec quels partenaires ?", "passage"),
+    ("Qui a fondé le CRISES ?", "passage"), ("Who founded Enercoop?", "passage"),
+    ("Quem criou o Banco Palmas?", "passage"),
+    # who wrote on a subject is still a list of authors, and who someone is, a definition
+    ("Qui a écrit sur les communs ?", "catalog_authors"), ("Qui a publié des thèses sur l'ESS ?", "catalog_authors"),
+    ("Qui est Hugues Sibille ?", "definition"),
+])
+def test_who_did_something_is_a_passage_question(assistant, question, route):
+    assert assistant.understand(question).route == route
+
+
 def test_avez_vous_des_documents_sur_les_limites_asks_for_resources(assistant):
     assert assistant.understand("Avez-vous des documents sur les limites des monnaies locales ?").route != "passage"
 
