@@ -27,6 +27,9 @@ _DOC_NOUNS = (r"(?:texte|document|article|ouvrage|livre|fiche|these|video|rappor
 # A fiche's summary in the document's own language (« Resumo (pt) : O artigo analisa… ») describes the document
 # from its first sentence to its last (folded, lower case).
 _SUMMARY_START = r"^(?:resumen|resumo|riassunto|resume|abstract|summary)\s*\("
+# « …ont choisie comme cas pour un article publié le 21 mars 2018 dans la revue… »
+_PUBLISHED = (r"\b(?:un|une|l'|le|la|son|sa|leur)\s*" + _DOC_NOUNS + r"\s+(?:publiee?s?|parue?s?|editee?s?)\s+"
+              r"(?:le|en|dans|par|aux editions|chez)\b")
 _FOLD_RULES = [
     # demonstrative + document noun: « ce texte », « cette fiche », « cet ouvrage », "this paper"
     rf"\b(?:ce|cet|cette|ces|this|these|este|esta|estos|estas|esse|essa|este)\s+(?:\w+\s+)?{_DOC_NOUNS}\b",
@@ -98,7 +101,8 @@ _FOLD_RULES = [
     r"\bfai(?:t|saient|sait) le point sur\b",
     r"\b(?:a|ont) (?:tenu|accueilli|organise)\b.{0,80}\b(?:colloque|seminaire|journee|conference|rencontre|"
     r"webinaire|table ronde)",
-    r"\b(?:consacre|consacrent)\b.{0,40}\b(?:une|un|cette|ce|sa|son)\s+(?:\w+\s+)?" + _DOC_NOUNS + r"\b",
+    r"\b(?:consacre|consacrent)\b.{0,60}\b(?:une|un|cette|ce|sa|son)\s+(?:\w+\s+)?" + _DOC_NOUNS + r"\b",
+    _PUBLISHED,
 
 ]
 _ABOUT = [re.compile(p, re.I) for p in _FOLD_RULES]
@@ -110,9 +114,17 @@ _SUMMARY = re.compile(_SUMMARY_START)
 # « Le livre propose une définition précise : l'innovation sociale consiste à… », « Le texte rappelle d'abord ce
 # qui fait la force symbolique de Mondragón : l'expérience a montré… »: the document as the subject of a verb,
 # then what it states, after a colon or « que » — the statement is content, quoted and cited to the document.
-_REPORTS = re.compile(r"^(?:\w+\s+){0,3}(?:l'|le |la |les |the )" + _DOC_NOUNS + r"\b[^:]{0,80}?"
+_REPORTS = re.compile(r"^(?:\w+\s+){0,3}(?:l'|le |la |les |un |une |the )" + _DOC_NOUNS + r"\b[^:]{0,80}?"
                       r"(?::|\b(?:que|qu'|that)\b)\s*((?:\S+\s+){8,}\S+)")
-_REPORT_RULES = {1}   # indexes in _FOLD_RULES of the rule a reported statement may match alone
+# the rules a reported statement may match alone (the document as subject; its publication named on the way:
+# « Une étude publiée dans la RECMA en 2013 montre que… »)
+_REPORT_RULES = {1, _FOLD_RULES.index(_PUBLISHED)}
+
+
+# « Une étude publiée par la RECMA sur Banco Palmas montre la volonté de… »: a publication named on the way to
+# what it found
+_FINDS = re.compile(_PUBLISHED + r".{0,80}\b(?:montre|montrent|estime|estiment|souligne|soulignent|constate|"
+                    r"constatent|observe|observent|indique|indiquent|conclut|concluent|shows|show|finds|find)\b")
 
 
 def about_document(sentence: str) -> bool:
@@ -120,7 +132,7 @@ def about_document(sentence: str) -> bool:
     rather than the subject it is about."""
     s = fold(sentence).lower().replace("’", "'")
     hits = {i for i, p in enumerate(_ABOUT) if p.search(s)}
-    if hits and hits <= _REPORT_RULES and _REPORTS.search(s):
+    if hits and hits <= _REPORT_RULES and (_REPORTS.search(s) or _FINDS.search(s)):
         return False
     return bool(hits)
 

@@ -164,6 +164,16 @@ def test_definition_subject(question, subject):
     # reading advice with the document as a pronoun (seen quoted in answers about Neamtan and Mulgan)
     ("Il peut se lire avec les textes de Nancy Neamtan et de Marguerite Mendell sur l'économie sociale.", True),
     ("Il faut donc le lire comme un témoignage de seconde main, précieux pour dater les idées.", True),
+    # publication circumstances in passing (seen opening case-study answers)…
+    ("C'est elle que quatre chercheurs ont choisie comme cas pour un article publié le 21 mars 2018 dans la revue "
+     "P2P & Inovação.", True),
+    ("Benoît Borrits, auteur du blog alterautogestion, consacre à la Mondragón Corporación Cooperativa (MCC) un "
+     "article publié le 13 octobre 2010.", True),
+    # …but a publication named on the way to what it found reports content
+    ("Une étude publiée par la RECMA sur Banco Palmas montre la volonté de dépasser le microcrédit isolé pour "
+     "construire des réseaux locaux.", False),
+    ("Une étude publiée dans la RECMA en 2013 montre que la reprise d'une PME saine en SCOP ne réussit qu'avec un "
+     "accompagnement étroit.", False),
     # seen quoted in an answer on Penven's criticisms, drawn by its word « débat »
     ("Il peut aussi servir de support à un débat en formation sur l'évaluation des dispositifs.", True),
     # a statement after a colon does not excuse reading advice
