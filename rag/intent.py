@@ -66,7 +66,7 @@ _NOT_RESOURCE_LANG = re.compile(
 
 _YEAR = r"(?:19|20)\d\d"
 _DECADE = r"(?:19|20)?\d0"
-RECENT_RE = re.compile(r"(?<![\w-])(?:les plus recente?s?|(?:les |the )?(?:derniers|dernieres)|most recent|mas recientes?|mais recentes?|recente?s?|"
+RECENT_RE = re.compile(r"(?<![\w-])(?:les plus recente?s?|(?:les |the )?(?:derniers|dernieres)|le dernier|la derniere|most recent|mas recientes?|mais recentes?|recente?s?|"
                        r"recientes?|latest|newest)(?![\w-])")
 # (pattern, kind) in priority order: a range before a bound before a single year.
 PERIOD_PATTERNS: list[tuple[re.Pattern, str]] = [
@@ -90,7 +90,8 @@ PERIOD_PATTERNS: list[tuple[re.Pattern, str]] = [
 # A publication verb right before a period makes it the resource's date.
 _PUBLISHED = re.compile(r"(?<![\w-])(?:publiee?s?|parue?s?|sortie?s?|ecrite?s?|redigee?s?|realisee?s?|"
                         r"soutenue?s?|diffusee?s?|tournee?s?|published|written|released|issued|publicad[oa]s?|"
-                        r"escrit[oa]s?|lanzad[oa]s?|editad[oa]s?|lancad[oa]s?|defendid[oa]s?)$")
+                        r"escrit[oa]s?|lanzad[oa]s?|editad[oa]s?|lancad[oa]s?|defendid[oa]s?|datent|datant|"
+                        r"dated|dating)$")
 # …and a founding verb makes it the date of something else (« une coopérative créée en 2010 »).
 _FOUNDED = re.compile(r"(?<![\w-])(?:creee?s?|fondee?s?|lancee?s?|nee?s?|votee?s?|adoptee?s?|promulguee?s?|"
                       r"created|founded|launched|passed|adopted|born|creada?s?|creados?|fundada?s?|fundados?|"
@@ -307,6 +308,8 @@ def _attached(n: str, start: int, end: int, window: int = 6, strict: bool = Fals
     head = n[_sentence_start(n, start):start]
     before = head.rstrip()
     last = re.findall(r"[\w'-]+", before)
+    if len(last) > 1 and last[-1] == "d'":
+        last = last[:-1]    # « datent d'avant 2012 »
     if last and _FOUNDED.search(last[-1]):
         return False
     if last and _PUBLISHED.search(last[-1]):

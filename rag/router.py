@@ -105,7 +105,7 @@ _AUTHORS = re.compile(
 _RECENT_SUP = re.compile(r"(?<![\w-])(?:les? plus recente?s?|la plus recente|les? derniere?s?|les? derniers|"
                          r"(?:the )?(?:most recent|latest|newest|last)|mas recientes?|mas nuev[oa]s?|ultim[oa]s|"
                          r"mais recentes?|mais nov[oa]s?|plus recente?s?|plus recents)(?![\w-])")
-_COMPARE = re.compile(r"(?<![\w-])(?:differen\w*|diferen\w*|distingu\w*|distinction|compar\w*|versus|vs|"
+_COMPARE = re.compile(r"(?<![\w-])(?:differen\w*|differs?|diferen\w*|difiere\w*|difere\w*|distingu\w*|distinction|compar\w*|versus|vs|"
                       r"contraste\w*|oppos\w*|nuances?|ressembl\w*|points? communs?|en commun|in common|"
                       r"pareil|same thing|lo mismo|a mesma coisa|mesma coisa)(?:-t-(?:il|elle|ils|elles))?(?![\w-])")
 _FACET = re.compile(r"(?<![\w-])(?:par|per|by|por|selon|according to|segun) (?P<f>types?|sortes?|genres?|"
@@ -138,6 +138,9 @@ def _facet(n: str) -> str | None:
     return None
 
 
+# « Qu'est-ce que vous avez de Draperi ? »: what the collection holds, not what something is
+_HAVE_WHAT = re.compile(r"^(?:qu'est-ce que|qu'est-ce qu'|que|qu') ?(?:vous avez|tu as|t'as|on a|il y a|vous proposez|"
+                        r"avez-vous|as-tu|y a-t-il)(?![\w-])")
 _DEFINE = re.compile(
     r"^(?:(?:mais |alors |et )?(?:qu'est-ce qu(?:e|')|qu'est ce qu(?:e|')|c'est quoi|que (?:signifie|veut dire)|"
     r"qu'entend-on par|qu'appelle-t-on|definition|definis(?:-moi|-nous)?|definissez|definir|defini(?:tion)? d)|what (?:is|are|does)|"
@@ -174,7 +177,7 @@ _LIST = re.compile(
     r"^(?:(?:et |and )?(?:quel(?:le)?s|lesquel(?:le)?s|which|what|que|qué|quais|cuales|cuáles)(?: (?:sont|are|son|"
     r"sao) (?:les|the|los|las|os|as))? (?:(?!" + _DETERMINER + r")[\w'-]+ ){0,2}?(?:" + RESOURCE_NOUNS + r")|"
     r"(?:liste[rz]?|listez|enumere[rz]?|affiche[rz]?|montre[rz]?(?:-moi)?|donne[rz]?(?:-moi)?|cite[rz]?|"
-    r"list|show|display|enumerate|give me|muestra\w*|lista\w*|dame|mostra\w*|mostre\w*|liste)(?![\w-])(?: (?:moi|me|nous|us))?(?: (?:la liste|une liste|a list|the list|"
+    r"list|show|display|enumerate|give me|muestra\w*|lista\w*|enumera\w*|dame|mostra\w*|mostre\w*|liste)(?![\w-])(?: (?:moi|me|nous|us))?(?: (?:la liste|une liste|a list|the list|"
     r"toutes|tous|all|every|the|les|des|los|las|os|as|todos|todas|a lista))?)")
 
 
@@ -187,7 +190,10 @@ _PREFIX = re.compile(
     r"(?:j'aimerais|je voudrais|je veux|i'd like to|i would like to|i want to|quisiera|quiero|gostaria de|queria)"
     r" (?:savoir|know|saber) |je me demande |i wonder |(?:dis|dites|tell|dime|digame|diga|diz)(?:-moi|-nous| me| us)?,? |"
     r"(?:explique|expliquez|explain|explicame|explica|explique-me)(?:-moi|-nous| me| to me| us)?,? "
-    r"(?:(?:en|in|em) [a-z]+ )?)+")
+    r"(?:(?:en|in|em) [a-z]+ )?|"
+    # a context before a colon (« Je fais une revue de littérature : quelles publications… ? »)
+    r"[^:?]{3,80}: (?=(?:qu|quel|quoi|comment|pourquoi|combien|ou |what|which|how|why|who|where|list|liste|donne|"
+    r"montre|y a|est-ce|avez|as-tu|cual|cuant|que|qual|quais|quant|como|onde|donde)))+")
 _SAYS = re.compile(r"^(?:que (?:dit|disent|pense|pensent|ecrit|ecrivent)|what (?:does|do|did) .+ (?:say|think|argue|"
                    r"write about)|que (?:dice|dicen|piensa|piensan)|o que (?:diz|dizem|pensa|pensam))(?![\w-])")
 # What people argue, criticise or defend (« Que reproche X… », "What do MacCallum and Moulaert criticise…",
@@ -250,6 +256,8 @@ def decide_route(n: str, slots: Slots, facts: dict, scores: dict[str, float]) ->
         return "passage", "qui a fait"
     if catalogable and _RECENT_SUP.search(n) and RESOURCE_NOUN_RE.search(n):
         return "catalog_recent", "les plus récentes"
+    if catalogable and _HAVE_WHAT.match(n):
+        return "catalog_list", "qu'avez-vous"
     if _DEFINE.search(n) and not slots.types and not facts["corpus"] and not _WH.match(n):
         return "definition", "définition"
     if _SAYS.match(n):

@@ -295,3 +295,30 @@ def test_a_type_an_author_never_signed_lists_the_authors_other_resources(assista
     assert a.warnings[0] == "Aucune ressource de type « article » signée Laville : voici ses autres ressources."
     signed = [m for m in RESOURCES.values() if any("Laville" in a for a in m.get("authors") or [])]
     assert signed and all(m["title"] in a.text for m in signed)
+
+
+@pytest.mark.parametrize("question, route, slots", [
+    # type nouns people use: « cas pratiques », "working papers", « bouquins », « kits de formation »
+    ("Liste des cas pratiques concernant l'insertion par l'activité économique", "catalog_list",
+     {"types": ("etude_de_cas",)}),
+    ("List the working papers on social enterprise published after 2010.", "catalog_list",
+     {"types": ("document_analyse",), "year_min": 2011}),
+    ("Les bouquins de Moulaert, lesquels sont dans la base ?", "catalog_list", {"types": ("publication",)}),
+    # a context before a colon; a date after « datent d'avant »
+    ("Je fais une revue de littérature : quelles publications en anglais sur l'innovation sociale datent d'avant "
+     "2012 ?", "catalog_list", {"types": ("publication",), "languages": ("en",), "year_max": 2011}),
+    # « Qu'est-ce que vous avez de X ? » asks what the collection holds; « Enumera… » lists
+    ("Qu'est-ce que vous avez de Draperi ?", "catalog_list", {"authors": ("Draperi",)}),
+    ("Enumera los estudios de caso sobre Cuba", "catalog_list", {"types": ("etude_de_cas",), "places": ("Cuba",)}),
+    ("Le dernier article paru sur les monnaies locales ?", "catalog_recent", {"types": ("article",), "recent": True}),
+    ("How does social business differ from the solidarity economy?", "comparison", {}),
+    # polite frames are not the topic of a count
+    ("Pourriez-vous me dire combien d'ouvrages ont été publiés avant 2010 ?", "catalog_count",
+     {"types": ("publication",), "year_max": 2009, "topic": ""}),
+])
+def test_catalogue_phrasings_seen_in_a_blind_set(assistant, question, route, slots):
+    u = assistant.understand(question)
+    assert u.route == route
+    for k, v in slots.items():
+        got = getattr(u.slots, k)
+        assert (got or "") == v if k == "topic" else got == v, (k, got)
