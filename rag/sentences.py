@@ -97,6 +97,9 @@ _FOLD_RULES = [
     # « Cette introduction est un point de départ efficace pour un étudiant… » (« introduction » alone is no
     # document noun: « Dans son introduction, X avance… » reports content)
     r"\b(?:cette|this|esta|essa) introduction\b",
+    # « C'est une référence pour les doctorants et chercheurs qui… »
+    r"\b(?:c'est|est|reste|constitue) (?:une? )?(?:reference|lecture)s? "
+    r"(?:\w+ )?(?:pour (?:les|des|un|une|tout|toute|tous|qui)|utile|precieu\w*|indispensable|incontournable)\b",
     # « Le 29 novembre 2018, La Tribune fait le point sur son développement. »
     r"\bfai(?:t|saient|sait) le point sur\b",
     r"\b(?:a|ont) (?:tenu|accueilli|organise)\b.{0,80}\b(?:colloque|seminaire|journee|conference|rencontre|"

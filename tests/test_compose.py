@@ -174,6 +174,10 @@ def test_definition_subject(question, subject):
      "construire des réseaux locaux.", False),
     ("Une étude publiée dans la RECMA en 2013 montre que la reprise d'une PME saine en SCOP ne réussit qu'avec un "
      "accompagnement étroit.", False),
+    # audience (seen in an answer on criticisms, drawn by « panorama critique »); a subject's standing is content
+    ("C'est une référence pour les doctorants et chercheurs qui veulent situer l'approche dite institutionnaliste.",
+     True),
+    ("Le Crédit coopératif reste une référence pour le financement des associations.", False),
     # seen quoted in an answer on Penven's criticisms, drawn by its word « débat »
     ("Il peut aussi servir de support à un débat en formation sur l'évaluation des dispositifs.", True),
     # a statement after a colon does not excuse reading advice
