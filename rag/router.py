@@ -92,11 +92,11 @@ class Router:
 
 # ---------------------------------------------------------------- hand rules (exact forms only)
 
-_COUNT = re.compile(r"(?<![\w-])(?:combien|how many|number of|nombre (?:total )?(?:de|d')|cuant[oa]s|quant[oa]s|"
+_COUNT = re.compile(r"(?<![\w-])(?:combien|how many|number of|nombre (?:total )?(?:de|d(?='))|cuant[oa]s|quant[oa]s|"
                     r"numero (?:total )?de|count|(?:taille|size|tamano|tamanho) (?:du |de l'|de la |del |do |da |of the |of )(?:corpus|catalogue|fonds|collection))(?![\w-])")
 _AUTHORS = re.compile(
     r"(?<![\w-])(?:qui (?:a|ont|avait|est-ce qui a)(?: [\w'-]+)? (?:ecrit|publie|redige|travaille|signe)|"
-    r"(?:quels?|quelles?|les|des|which|what|que|quais|cuales|los|os|noms des) (?:sont les )?"
+    r"(?:quels?|quelles?|les|des|which|what|the|que|quais|cuales|los|os|noms des) (?:sont les )?"
     r"(?:auteur(?:e|s|es)?|authors?|autores|autoras?|chercheu(?:r|rs|se|ses)|researchers?|investigadores|"
     r"pesquisadores|specialistes)|who (?:wrote|has written|have written|writes|published|authored)|"
     r"quien(?:es)? (?:escribio|escribieron|ha escrito|han escrito|publico)|"
@@ -138,6 +138,9 @@ def _facet(n: str) -> str | None:
     return None
 
 
+# « Qu'est-ce que la loi ESS de 2014 a changé pour les PTCE ? »: what something did, not what it is
+_DID_WHAT = re.compile(r"^qu'est-ce qu(?:e |')(?!vous |tu |on |il y )[^?]{2,60}? (?:a|ont|avait|avaient|va|vont|peut|"
+                       r"peuvent|doit|doivent|apporte|apportent|change|changent|permet|permettent)(?![\w-])")
 # « Qu'est-ce que vous avez de Draperi ? »: what the collection holds, not what something is
 _HAVE_WHAT = re.compile(r"^(?:qu'est-ce que|qu'est-ce qu'|que|qu') ?(?:vous avez|tu as|t'as|on a|il y a|vous proposez|"
                         r"avez-vous|as-tu|y a-t-il)(?![\w-])")
@@ -157,6 +160,8 @@ _WHO_DID = re.compile(r"^(?:qui|who|quien(?:es)?|quem) (?!(?:est|etait|sont|etai
                       r"es|fue|son|fueron|a ecrit|ont ecrit|wrote|escribio|escreveu)\b)(?:a |ont |avait |avaient |has |have |"
                       r"ha |han )?(?!travaill|ecri|publi|redig|sign|parl|writ|speak|talk|escrib|escrev|trabalh|trabaj|habl|fal)[a-z]+")
 _WH = re.compile(r"^(?:(?:et|mais|alors|and|so|y|e) )?(?:comment|pourquoi|quand|ou (?!bien)|a quoi|en quoi|"
+                 r"qual (?:foi|era)|cual (?:fue|era)|what (?:are|is|were|was) the (?:main|key|biggest|major|"
+                 r"principal|chief)|"
                  r"dans quelle mesure|how|why|when|where|to what extent|como|por que|porque|por qué|cuando|"
                  r"donde|quando|onde|para que)(?![\w-])")
 _SEEK = re.compile(
@@ -177,7 +182,8 @@ _LIST = re.compile(
     r"^(?:(?:et |and )?(?:quel(?:le)?s|lesquel(?:le)?s|which|what|que|qué|quais|cuales|cuáles)(?: (?:sont|are|son|"
     r"sao) (?:les|the|los|las|os|as))? (?:(?!" + _DETERMINER + r")[\w'-]+ ){0,2}?(?:" + RESOURCE_NOUNS + r")|"
     r"(?:liste[rz]?|listez|enumere[rz]?|affiche[rz]?|montre[rz]?(?:-moi)?|donne[rz]?(?:-moi)?|cite[rz]?|"
-    r"list|show|display|enumerate|give me|muestra\w*|lista\w*|enumera\w*|dame|mostra\w*|mostre\w*|liste)(?![\w-])(?: (?:moi|me|nous|us))?(?: (?:la liste|une liste|a list|the list|"
+    r"list|show|display|enumerate|give me|(?:me )?muestra\w*|lista\w*|enumera\w*|dame|(?:me )?mostra\w*|"
+    r"(?:me )?mostre\w*|liste)(?![\w-])(?: (?:moi|me|nous|us))?(?: (?:la liste|une liste|a list|the list|"
     r"toutes|tous|all|every|the|les|des|los|las|os|as|todos|todas|a lista))?)")
 
 
@@ -191,10 +197,12 @@ _PREFIX = re.compile(
     r" (?:savoir|know|saber) |je me demande |i wonder |(?:dis|dites|tell|dime|digame|diga|diz)(?:-moi|-nous| me| us)?,? |"
     r"(?:explique|expliquez|explain|explicame|explica|explique-me)(?:-moi|-nous| me| to me| us)?,? "
     r"(?:(?:en|in|em) [a-z]+ )?|"
-    # a context before a colon (« Je fais une revue de littérature : quelles publications… ? »)
-    r"[^:?]{3,80}: (?=(?:qu|quel|quoi|comment|pourquoi|combien|ou |what|which|how|why|who|where|list|liste|donne|"
+    # a context before a colon (« Je fais une revue de littérature : quelles publications… ? »), or a frame
+    # before a comma (« Dans le livre de Maria Nowak, comment… »)
+    r"(?:[^:?]{3,80}: |(?:dans|selon|d'apres|chez|in|according to|en|segun|segundo|no|na) [^,:?]{3,80}, )(?=(?:qu|quel|quoi|comment|pourquoi|combien|ou |what|which|how|why|who|where|list|liste|donne|"
     r"montre|y a|est-ce|avez|as-tu|cual|cuant|que|qual|quais|quant|como|onde|donde)))+")
-_SAYS = re.compile(r"^(?:que (?:dit|disent|pense|pensent|ecrit|ecrivent)|what (?:does|do|did) .+ (?:say|think|argue|"
+_SAYS = re.compile(r"^(?:que (?:dit|disent|pense|pensent|ecrit|ecrivent)|.{0,60}\b(?:dit|disent|raconte|"
+                   r"racontent|says?) (?:quoi|what)\b|what (?:does|do|did) .+ (?:say|think|argue|"
                    r"write about)|que (?:dice|dicen|piensa|piensan)|o que (?:diz|dizem|pensa|pensam))(?![\w-])")
 # What people argue, criticise or defend (« Que reproche X… », "What do MacCallum and Moulaert criticise…",
 # « ¿Qué problemas señalan Domanski y sus coautores…? »), and the figures or results they give (« Quels chiffres
@@ -256,6 +264,8 @@ def decide_route(n: str, slots: Slots, facts: dict, scores: dict[str, float]) ->
         return "passage", "qui a fait"
     if catalogable and _RECENT_SUP.search(n) and RESOURCE_NOUN_RE.search(n):
         return "catalog_recent", "les plus récentes"
+    if _DID_WHAT.match(n):
+        return "passage", "ce qu'a fait"
     if catalogable and _HAVE_WHAT.match(n):
         return "catalog_list", "qu'avez-vous"
     if _DEFINE.search(n) and not slots.types and not facts["corpus"] and not _WH.match(n):
@@ -265,7 +275,13 @@ def decide_route(n: str, slots: Slots, facts: dict, scores: dict[str, float]) ->
     listing = catalogable and (_LIST.match(n) or _LIST_ANYWHERE.search(n))
     if listing and slots.recent:
         return "catalog_recent", "liste des récentes"
-    if _SEEK.search(n) or _INDEF_TYPE.match(n) or (catalogable and _HAVE_ANY.search(n)):
+    filtered = bool(slots.types or slots.languages or slots.places or slots.year_min or slots.year_max)
+    # « J'ai besoin de la liste de ce qui est paru en 2014 »: asking for the list is listing, whatever the frame
+    seeking = _SEEK.search(n) and not _LIST_ANYWHERE.search(n)
+    if (listing or (filtered and _LIST_ANYWHERE.search(n))) and not seeking:
+        return "catalog_list", "liste"
+    if seeking or _INDEF_TYPE.match(n) \
+            or (catalogable and _HAVE_ANY.search(n)):
         return "resource_request", "demande de ressource"
     if _WH.match(n):
         return "passage", "question ouverte"

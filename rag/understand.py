@@ -131,7 +131,7 @@ ete published soutenues soutenue soutenus parues sorties realisees redigees rele
 publicados publicadas publicado publicada published publies publiees indiquer indique-moi indiquez
 hold holds contain contains include includes offer offers feature gather contiene contienen incluye incluyen
 pourriez-vous pourrais-tu pourriez pourrais dire donner figurent figure avoir idee savoir connaitre enumera
-enumerar enumerate enumerer
+enumerar enumerate enumerer complete complet exhaustive confondus types
 contem inclui incluem possui reune abrange renferme regroupe rassemble inclut possede
 sais savez savoir sait tout toutes tous all general generale possible juste designe designent ca cela
 quelque chose lire read leer ler possa pueda puisse listar lister liste-moi listez-moi listame escrito escritos

@@ -49,25 +49,25 @@ def type_label(t: str | None, n: int = 2) -> str:
 # Type nouns (folded regex alternations). Inside each alternation the longer phrase comes first, so that
 # « études de cas » is not read as « études ».
 TYPE_NOUNS: dict[str, str] = {
-    "etude_de_cas": (r"etudes? de cas|cas pratiques|cas concrets|case[- ]stud(?:y|ies)|estudios? de casos?|"
+    "etude_de_cas": (r"etudes? de cas|cas d'etudes?|cas pratiques|cas concrets|exemples? concrets?|case[- ]stud(?:y|ies)|estudios? de casos?|"
                      r"estudos? de casos?"),
     "outil_pedagogique": (
         r"outils? (?:pedagogiques?|didactiques?)|(?:ressources?|supports?|kits?|materiels?|fiches?|modules?) "
-        r"(?:pedagogiques?|didactiques?)|(?:kits?|supports?|outils?|modules?) de formation|(?:teaching|educational|pedagogical|training) "
+        r"(?:pedagogiques?|didactiques?)|(?:kits?|supports?|outils?|modules?) de formation|supports? de cours|(?:teaching|educational|pedagogical|training) "
         r"(?:tools?|materials?|resources?|kits?)|(?:herramientas?|recursos?|materiales?) "
         r"(?:pedagogic[oa]s?|didactic[oa]s?|educativ[oa]s?)|(?:ferramentas?|recursos?|materia(?:l|is)) "
         r"(?:pedagogic[oa]s?|didatic[oa]s?|educativ[oa]s?)"),
     "these": (r"theses? de doctorat|theses?|doctoral (?:thesis|theses|dissertations?)|thesis|dissertations?|"
               r"tesis doctorales?|tesis|teses? de doutorado|teses?"),
     "video": (r"videos?|films?|documentaires?|documentar(?:y|ies)|documentales?|documentarios?|ted talks?"),
-    "document_analyse": (r"documents? d'analyses?|documents? de travail|working papers?|analysis documents?|"
-                         r"analytical documents?|documentos? de trabajo|documentos? de trabalho|"
+    "document_analyse": (r"documents? d'analyses?|notes? d'analyses?|notas? de anal[iy]s[ei]s?|documents? de travail|"
+                         r"working papers?|analysis documents?|analytical documents?|documentos? de trabajo|documentos? de trabalho|"
                          r"documentos? de anal[iy][sz]is|documentos? de analise"),
     "intervention_publique": (
         r"interventions? publiques?|public (?:talks?|interventions?|lectures?)|intervenciones? publicas?|"
         r"intervencoes publicas|intervencao publica|colloques?|conferences?|seminaires?|entretiens?|"
         r"interviews?|keynotes?|conferencias?|coloquios?|seminarios?|entrevistas?|actes de colloques?|"
-        r"conference proceedings|proceedings|ponencias?|palestras?"),
+        r"conference proceedings|proceedings|ponencias?|palestras?|confs?"),
     "article": r"articles? scientifiques?|articles? de revue|journal articles?|articles?|articulos?|artigos?",
     "publication": (r"publications?|livres?|ouvrages?|bouquins?|books?|publicaciones|publicacion|libros?|publicacoes|"
                     r"publicacao|livros?"),
@@ -75,7 +75,7 @@ TYPE_NOUNS: dict[str, str] = {
 }
 
 # Nouns for « resources » in general: a catalogue question about them counts every resource type.
-GENERIC_NOUNS = (r"ressources?|resources?|recursos?|documents?|documentos?|fiches?|references?|referencias?|"
+GENERIC_NOUNS = (r"ressources?|resources?|recursos?|documents?|documentos?|docs?|fiches?|references?|referencias?|"
                  r"titres?|titulos?|textes?|textos?|items?|entrees?|travaux|ecrits|works|obras?|trabalhos|"
                  r"trabajos|materials?|materiales|materiais|contenus?|contents?|conteudos?|"
                  r"contenidos?|lectures?|readings?|lecturas?|leituras?")

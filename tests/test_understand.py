@@ -312,6 +312,23 @@ def test_a_type_an_author_never_signed_lists_the_authors_other_resources(assista
     ("Enumera los estudios de caso sobre Cuba", "catalog_list", {"types": ("etude_de_cas",), "places": ("Cuba",)}),
     ("Le dernier article paru sur les monnaies locales ?", "catalog_recent", {"types": ("article",), "recent": True}),
     ("How does social business differ from the solidarity economy?", "comparison", {}),
+    # from the second blind set: « docs », « nombre d'articles », « supports de cours », « notas de análise »,
+    # "who are the authors", « conf », the list asked for after « j'ai besoin »
+    ("combien de docs en portugais vous avez sur le bresil ?", "catalog_count", {"languages": ("pt",)}),
+    ("nombre d'articles parus avant 2010 dans la base ?", "catalog_count", {"types": ("article",), "year_max": 2009}),
+    ("Énumère les supports de cours que contient le dossier.", "catalog_list", {"types": ("outil_pedagogique",)}),
+    ("Me mostra as notas de análise que tratam de políticas públicas de economia solidária.", "catalog_list",
+     {"types": ("document_analyse",)}),
+    ("Who are the authors writing about social innovation in Latin America?", "catalog_authors", {}),
+    ("les conf les plus recentes sur l'ESS ?", "catalog_recent", {"types": ("intervention_publique",), "recent": True}),
+    ("J'ai besoin de la liste complète de ce qui est paru en 2014, tous types confondus.", "catalog_list",
+     {"year_min": 2014, "year_max": 2014, "topic": ""}),
+    # content asked about a named work or in a frame: passages
+    ("Dans le livre de Maria Nowak, comment l'ADIE est-elle née ?", "passage", {}),
+    ("La vidéo de Geoff Mulgan, elle dit quoi sur les plans de relance ?", "passage", {}),
+    ("Qu'est-ce que la loi ESS de 2014 a changé pour les PTCE ?", "passage", {}),
+    ("What are the main obstacles to scaling up social innovation?", "passage", {}),
+    ("Qual foi o papel de Paul Singer na criação da SENAES?", "passage", {}),
     # polite frames are not the topic of a count
     ("Pourriez-vous me dire combien d'ouvrages ont été publiés avant 2010 ?", "catalog_count",
      {"types": ("publication",), "year_max": 2009, "topic": ""}),
