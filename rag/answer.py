@@ -105,7 +105,8 @@ class ExtractiveAnswerer:
         cands = self.composer.candidates(hits, qvec, query, question, within=within,
                                          focus=[debated] if debated else None) if hits else []
         named, named_surely = self._named_resource(question, found_hits, within)
-        if not hits or not (titled or debated or named_surely or self._relevant(query, qvec, hits, cands)):
+        if not hits or not (titled or debated or named_surely or self._relevant(query, qvec, hits, cands)
+                            or self._relevant_in_parts(question, hits)):
             return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
         sides = hint.get("compare") if route == "comparison" else None
         if route in (None, "comparison") and not sides:
@@ -276,6 +277,16 @@ class ExtractiveAnswerer:
     # -- relevance --------------------------------------------------------------------------------
     def _relevant(self, query: str, qvec: np.ndarray, hits: list[Hit], cands: list[Sent] | None = None) -> bool:
         return self.evidence(query, qvec, hits, cands, th=self.relevance).relevant(self.relevance)
+
+    def _relevant_in_parts(self, question: str, hits: list[Hit]) -> bool:
+        """« L'ESS est-elle aussi vertueuse qu'elle le prétend ? Il y a des critiques venues de l'intérieur ? »: two
+        questions in one message dilute each other's words; either one, weighed alone, may hold the evidence.
+        (The question as typed, not with the conversation before it: an earlier question is no evidence.)"""
+        parts = [p for p in re.split(r"(?<=[?？])\s+", question.strip()) if len(p.split()) >= 3]
+        if len(parts) < 2:
+            return False
+        vecs = self.retriever.embedder.encode_queries(parts)
+        return any(self._relevant(p, v, hits) for p, v in zip(parts, vecs))
 
     def evidence(self, query: str, qvec: np.ndarray, hits: list[Hit], cands: list[Sent] | None = None,
                  th: dict | None = None) -> Evidence:

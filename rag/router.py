@@ -253,7 +253,8 @@ def decide_route(n: str, slots: Slots, facts: dict, scores: dict[str, float]) ->
         return "passage", "ce qu'il faut"
     if catalogable and _COUNT.search(n):
         return "catalog_count", "combien"
-    if _AUTHORS.search(n):
+    if _AUTHORS.search(n) and not (_WH.match(n) and not n.startswith(("comment s'appell", "how are they called"))):
+        # « Como os pesquisadores identificaram… ? » asks how, not who the researchers are
         return "catalog_authors", "qui a écrit"
     if facts["wrote"] and slots.authors:
         return "catalog_list", "a écrit"

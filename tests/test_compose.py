@@ -791,3 +791,13 @@ def test_a_definition_asked_in_another_language_within_a_frame_is_matched_to_its
     _assert_grounded(ans)
     assert ans.citations[0].chunk.doc_id == "gouvernance-democratique"
     assert "« une personne, une voix »" in ans.text
+
+
+def test_two_questions_in_one_message_are_weighed_one_by_one_by_the_gate(corpus_answerer):
+    # chatter before a real question diluted its words below the gate's floors
+    ans = corpus_answerer.answer("Quelle est la capitale de l'Australie ? Comment marche une AMAP ?")
+    _assert_grounded(ans)
+    assert ans.citations[0].chunk.doc_id == "amap-circuits-courts"
+    # two off-topic questions stay refused, each on its own
+    assert not corpus_answerer.answer("Quelle est la capitale de l'Australie ? Et qui a gagné la coupe du monde "
+                                      "1998 ?").found

@@ -329,6 +329,9 @@ def test_a_type_an_author_never_signed_lists_the_authors_other_resources(assista
     ("Qu'est-ce que la loi ESS de 2014 a changé pour les PTCE ?", "passage", {}),
     ("What are the main obstacles to scaling up social innovation?", "passage", {}),
     ("Qual foi o papel de Paul Singer na criação da SENAES?", "passage", {}),
+    # how researchers worked is no list of researchers; how the authors are called is
+    ("Como os pesquisadores identificaram uma inovação social na Saúde Criança de Florianópolis?", "passage", {}),
+    ("Comment s'appellent les auteurs qui ont écrit sur les communs ?", "catalog_authors", {}),
     # polite frames are not the topic of a count
     ("Pourriez-vous me dire combien d'ouvrages ont été publiés avant 2010 ?", "catalog_count",
      {"types": ("publication",), "year_max": 2009, "topic": ""}),
