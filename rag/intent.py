@@ -66,8 +66,9 @@ _NOT_RESOURCE_LANG = re.compile(
 
 _YEAR = r"(?:19|20)\d\d"
 _DECADE = r"(?:19|20)?\d0"
-RECENT_RE = re.compile(r"(?<![\w-])(?:les plus recente?s?|(?:les |the )?(?:derniers|dernieres)|le dernier|la derniere|most recent|mas recientes?|mais recentes?|recente?s?|"
-                       r"recientes?|latest|newest)(?![\w-])")
+RECENT_RE = re.compile(r"(?<![\w-])(?:les plus recente?s?|(?:les |the )?(?:derniers|dernieres)|le dernier|la derniere|"
+                       r"most recent|mas recientes?|mais recentes?|recente?s?|recientes?|latest|newest|mais nov[oa]s|"
+                       r"mas nuev[oa]s|dernierement|recemment|lately|recently|recientemente|recentemente)(?![\w-])")
 # (pattern, kind) in priority order: a range before a bound before a single year.
 PERIOD_PATTERNS: list[tuple[re.Pattern, str]] = [
     (re.compile(rf"(?<![\w-])(?:entre|between|from|de|desde|da|du) (?P<a>{_YEAR}) (?:et|and|to|a|y|e|-|au|"
@@ -223,6 +224,8 @@ class Intent:
     recent: bool = False
     cleaned_query: str = ""
     loose_languages: tuple[str, ...] = ()   # named, but qualifying no resource noun (see detect_intent)
+    # a period qualifying no resource noun and dating no subject either (« Dans les années 2010, combien… »)
+    loose_period: tuple[int | None, int | None, int, int] | None = None   # (year_min, year_max, start, end)
     labels: list[str] = field(default_factory=list)
     cues: list[Cue] = field(default_factory=list)
 
@@ -324,6 +327,15 @@ def _attached(n: str, start: int, end: int, window: int = 6, strict: bool = Fals
     return bool(re.match(r"\s*(?:[\w'-]+\s+)?(?:" + _ATTACH_NOUNS + r")(?![\w-])", tail))
 
 
+def _dates_a_subject(n: str, start: int) -> bool:
+    """« la crise de 2008 », « une coopérative créée en 2010 »: the period dates the subject, not resources."""
+    last = re.findall(r"[\w'-]+", n[_sentence_start(n, start):start].rstrip())
+    if len(last) > 1 and last[-1] in ("de", "du", "en", "d'", "of", "in", "del", "do", "da", "em"):
+        last = last[:-1]
+    # « la loi ESS de 2014 »: the dated noun may stand a word or two back
+    return any(_FOUNDED.search(w) or _SUBJECT_DATE.search(w) for w in last[-3:])
+
+
 def _single_year(c: Cue) -> bool:
     lo, hi, recent = c.value
     return not recent and lo is not None and lo == hi
@@ -371,6 +383,8 @@ def detect_intent(question: str, today: int | None = None) -> Intent:
         lo, hi, recent = c.value
         window = 3 if recent else 6
         if not _attached(n, c.start, c.end, window=window, strict=_single_year(c)):
+            if not recent and intent.loose_period is None and not _dates_a_subject(n, c.start):
+                intent.loose_period = (lo, hi, c.start, c.end)
             continue
         cues.append(c)
         spans.append((c.start, c.end))

@@ -92,10 +92,10 @@ class Router:
 
 # ---------------------------------------------------------------- hand rules (exact forms only)
 
-_COUNT = re.compile(r"(?<![\w-])(?:combien|how many|number of|nombre (?:total )?(?:de|d(?='))|cuant[oa]s|quant[oa]s|"
+_COUNT = re.compile(r"(?<![\w-])(?:combien|how many|number of|que cantidad|qual a quantidade|quelle quantite|nombre (?:total )?(?:de|d(?='))|cuant[oa]s|quant[oa]s|"
                     r"numero (?:total )?de|count|(?:taille|size|tamano|tamanho) (?:du |de l'|de la |del |do |da |of the |of )(?:corpus|catalogue|fonds|collection))(?![\w-])")
 _AUTHORS = re.compile(
-    r"(?<![\w-])(?:qui (?:a|ont|avait|est-ce qui a)(?: [\w'-]+)? (?:ecrit|publie|redige|travaille|signe)|"
+    r"(?<![\w-])(?<!est-ce )(?:qui (?:a|ont|avait|est-ce qui a)(?: [\w'-]+)? (?:ecrit|publie|redige|travaille|signe)|"
     r"(?:quels?|quelles?|les|des|which|what|the|que|quais|cuales|los|os|noms des) (?:sont les )?"
     r"(?:auteur(?:e|s|es)?|authors?|autores|autoras?|chercheu(?:r|rs|se|ses)|researchers?|investigadores|"
     r"pesquisadores|specialistes)|who (?:wrote|has written|have written|writes|published|authored)|"
@@ -103,6 +103,9 @@ _AUTHORS = re.compile(
     r"quem (?:escreveu|escreveram|publicou|publicaram)|par qui|by whom|por quien|por quem|"
     r"(?:auteur(?:e|s|es)?|authors?|autores) (?:qui|who|que))(?![\w-])")
 _RECENT_SUP = re.compile(r"(?<![\w-])(?:les? plus recente?s?|la plus recente|les? derniere?s?|les? derniers|"
+                         r"les (?:\d+|deux|trois|quatre|cinq|six|dix) (?:derniere?s?|plus recente?s?)|"
+                         r"the (?:\d+|two|three|five|ten) (?:latest|most recent|newest)|dernierement|recemment|"
+                         r"lately|recently|recientemente|recentemente|"
                          r"(?:the )?(?:most recent|latest|newest|last)|mas recientes?|mas nuev[oa]s?|ultim[oa]s|"
                          r"mais recentes?|mais nov[oa]s?|plus recente?s?|plus recents)(?![\w-])")
 _COMPARE = re.compile(r"(?<![\w-])(?:differen\w*|differs?|diferen\w*|difiere\w*|difere\w*|distingu\w*|distinction|compar\w*|versus|vs|"
@@ -138,12 +141,16 @@ def _facet(n: str) -> str | None:
     return None
 
 
+# « Qu'est-ce qui a été publié dernièrement… ? »: what was published is resources, named or not
+_WAS_PUBLISHED = re.compile(r"(?<![\w-])(?:a ete|ont ete|est|sont|a|ont) (?:publie|paru|sorti|edite)\w*|"
+                            r"(?:was|were|been) published|se ha publicado|se publico|foi publicad\w*")
 # « Qu'est-ce que la loi ESS de 2014 a changé pour les PTCE ? »: what something did, not what it is
 _DID_WHAT = re.compile(r"^qu'est-ce qu(?:e |')(?!vous |tu |on |il y )[^?]{2,60}? (?:a|ont|avait|avaient|va|vont|peut|"
                        r"peuvent|doit|doivent|apporte|apportent|change|changent|permet|permettent)(?![\w-])")
 # « Qu'est-ce que vous avez de Draperi ? »: what the collection holds, not what something is
 _HAVE_WHAT = re.compile(r"^(?:qu'est-ce que|qu'est-ce qu'|que|qu') ?(?:vous avez|tu as|t'as|on a|il y a|vous proposez|"
-                        r"avez-vous|as-tu|y a-t-il)(?![\w-])")
+                        r"avez-vous|as-tu|y a-t-il|(?:le|la|l'|ce|cette) ?[\w-]+ (?:propose|offre|contient|recense|"
+                        r"heberge|a))(?![\w-])")
 _DEFINE = re.compile(
     r"^(?:(?:mais |alors |et )?(?:qu'est-ce qu(?:e|')|qu'est ce qu(?:e|')|c'est quoi|que (?:signifie|veut dire)|"
     r"qu'entend-on par|qu'appelle-t-on|definition|definis(?:-moi|-nous)?|definissez|definir|defini(?:tion)? d)|what (?:is|are|does)|"
@@ -161,7 +168,7 @@ _WHO_DID = re.compile(r"^(?:qui|who|quien(?:es)?|quem) (?!(?:est|etait|sont|etai
                       r"ha |han )?(?!travaill|ecri|publi|redig|sign|parl|writ|speak|talk|escrib|escrev|trabalh|trabaj|habl|fal)[a-z]+")
 _WH = re.compile(r"^(?:(?:et|mais|alors|and|so|y|e) )?(?:comment|pourquoi|quand|ou (?!bien)|a quoi|en quoi|"
                  r"qual (?:foi|era)|cual (?:fue|era)|what (?:are|is|were|was) the (?:main|key|biggest|major|"
-                 r"principal|chief)|"
+                 r"principal|chief|most|latest|newest|first|last|best)|"
                  r"dans quelle mesure|how|why|when|where|to what extent|como|por que|porque|por qué|cuando|"
                  r"donde|quando|onde|para que)(?![\w-])")
 _SEEK = re.compile(
@@ -232,8 +239,8 @@ _HAVE_SOME = re.compile(r"^(?:(?:est-ce qu')?il y a|y a|y a-t-il|y-a-t-il|avez-v
 _NEEDED = re.compile(r"(?<![\w-])(?:faut-il|il faut|needed|required|necessaires?|necesarios?|necessarios?|"
                      r"precisa|hace falta)(?![\w-])")
 _LIST_ANYWHERE = re.compile(r"(?<![\w-])(?:la liste|une liste|a list|the list|la lista|a lista|uma lista|"
-                            r"lister|listar|enumerer|enumerar|inventaire|voir (?:les|toutes|tous)|consulter (?:les|toutes|"
-                            r"tous)|see (?:all|the|every))(?![\w-])")
+                            r"lister|listar|enumerer|enumerar|inventaire|voir (?:les|toutes|tous|l'ensemble)|"
+                            r"l'ensemble des|consulter (?:les|toutes|tous)|see (?:all|the|every)|lesquel(?:le)?s)(?![\w-])")
 
 
 def decide_route(n: str, slots: Slots, facts: dict, scores: dict[str, float]) -> tuple[str, str | None]:
@@ -263,7 +270,7 @@ def decide_route(n: str, slots: Slots, facts: dict, scores: dict[str, float]) ->
         return "definition", "qui est"
     if _WHO_DID.match(n):
         return "passage", "qui a fait"
-    if catalogable and _RECENT_SUP.search(n) and RESOURCE_NOUN_RE.search(n):
+    if catalogable and _RECENT_SUP.search(n) and (RESOURCE_NOUN_RE.search(n) or _WAS_PUBLISHED.search(n)):
         return "catalog_recent", "les plus récentes"
     if _DID_WHAT.match(n):
         return "passage", "ce qu'a fait"

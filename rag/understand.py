@@ -94,7 +94,8 @@ class Vocabulary:
 # ---------------------------------------------------------------- slots
 
 _CORPUS = re.compile(r"(?<![\w-])(?:corpus|dossier|catalogue|catalog|catalogo|collection|colecao|coleccion|"
-                     r"index|base|fonds|acervo)(?![\w-])")
+                     r"index|base|fonds|acervo|plateforme|platform|plataforma|bibliotheque|library|biblioteca|"
+                     r"database|site)(?![\w-])")
 # « Qu'a écrit X ? »: an author named in the question even when the index does not know the name.
 _WROTE = re.compile(r"(?:qu'(?:a|ont)(?:-t-(?:il|elle))? (?:ecrit|publie)|qu'est-ce qu(?:'a|e) (?P<a>.+?) a "
                     r"(?:ecrit|publie)|what (?:has|did|have) (?P<b>.+?) (?:written|write|published|publish)|"
@@ -132,6 +133,10 @@ publicados publicadas publicado publicada published publies publiees indiquer in
 hold holds contain contains include includes offer offers feature gather contiene contienen incluye incluyen
 pourriez-vous pourrais-tu pourriez pourrais dire donner figurent figure avoir idee savoir connaitre enumera
 enumerar enumerate enumerer complete complet exhaustive confondus types
+plateforme platform plataforma bibliotheque library biblioteca site database ici here aqui signes signe signees
+signee presents presentes present recenses recensees recensee disponibiliza disponibilizam alberga albergan aparecen
+aparecem cantidad quantidade total ensemble comme deux trois quatre cinq six dix dealing dernierement recemment
+lately recently novos novas cite-moi documentaire
 contem inclui incluem possui reune abrange renferme regroupe rassemble inclut possede
 sais savez savoir sait tout toutes tous all general generale possible juste designe designent ca cela
 quelque chose lire read leer ler possa pueda puisse listar lister liste-moi listez-moi listame escrito escritos
@@ -248,6 +253,11 @@ def extract_slots(question: str, vocab: Vocabulary | None = None, *, route: str 
     recent = intent.recent or (route == "catalog_recent" and bool(RECENT_RE.search(n)) and not intent.year_max)
     year_min = None if intent.recent else intent.year_min
     year_max = intent.year_max
+    if route in CATALOG_ROUTES and not (year_min or year_max or recent) and intent.loose_period:
+        # « Dans les années 2010, combien de ressources… », « …la plateforme propose-t-elle depuis 2018 ? »: in a
+        # catalogue question a period that dates no subject dates the resources
+        year_min, year_max, start, end = intent.loose_period
+        taken.append((start, end))
     compare: tuple[str, ...] = ()
     if route == "comparison" or (route is None and _COMPARE.search(n)):
         compare = _compare_sides(question, n, taken, places)

@@ -59,7 +59,7 @@ TYPE_NOUNS: dict[str, str] = {
         r"(?:pedagogic[oa]s?|didatic[oa]s?|educativ[oa]s?)"),
     "these": (r"theses? de doctorat|theses?|doctoral (?:thesis|theses|dissertations?)|thesis|dissertations?|"
               r"tesis doctorales?|tesis|teses? de doutorado|teses?"),
-    "video": (r"videos?|films?|documentaires?|documentar(?:y|ies)|documentales?|documentarios?|ted talks?"),
+    "video": (r"videos?|films?|(?<!fonds )(?<!base )(?<!ressources )documentaires?|documentar(?:y|ies)|documentales?|documentarios?|ted talks?"),
     "document_analyse": (r"documents? d'analyses?|notes? d'analyses?|notas? de anal[iy]s[ei]s?|documents? de travail|"
                          r"working papers?|analysis documents?|analytical documents?|documentos? de trabajo|documentos? de trabalho|"
                          r"documentos? de anal[iy][sz]is|documentos? de analise"),

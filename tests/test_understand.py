@@ -332,6 +332,23 @@ def test_a_type_an_author_never_signed_lists_the_authors_other_resources(assista
     # how researchers worked is no list of researchers; how the authors are called is
     ("Como os pesquisadores identificaram uma inovação social na Saúde Criança de Florianópolis?", "passage", {}),
     ("Comment s'appellent les auteurs qui ont écrit sur les communs ?", "catalog_authors", {}),
+    # from the third blind set: a period that dates no subject dates the resources of a catalogue question…
+    ("Dans les années 2010, combien de ressources sur l'insertion par l'activité économique sont parues d'après "
+     "le corpus ?", "catalog_count", {"year_min": 2010, "year_max": 2019}),
+    ("Combien d'interventions publiques sur le Québec la plateforme propose-t-elle depuis 2018 ?", "catalog_count",
+     {"types": ("intervention_publique",), "year_min": 2018, "year_max": None}),
+    # …but « la loi ESS de 2014 » dates its subject
+    ("Combien de documents abordent la loi ESS de 2014 ?", "catalog_count", {"year_min": None, "year_max": None}),
+    ("Qu'est-ce que la plateforme propose comme documents sur l'Argentine et le Chili ?", "catalog_list", {}),
+    ("Les ressources antérieures à 2010 sur l'économie solidaire, lesquelles sont dans le dossier ?", "catalog_list",
+     {"year_max": 2009}),
+    ("Les cinq dernières études de cas parues, ce sont lesquelles ?", "catalog_recent", {"types": ("etude_de_cas",)}),
+    # « fonds documentaire » is no documentary film; « qu'est-ce qui a été publié » asks for resources, not authors
+    ("Qu'est-ce qui a été publié dernièrement sur l'innovation sociale au Québec dans ce fonds documentaire ?",
+     "catalog_recent", {"types": (), "recent": True}),
+    ("¿Qué cantidad de recursos sobre Cuba y México alberga el corpus?", "catalog_count", {}),
+    ("Quais são os vídeos mais novos da biblioteca?", "catalog_recent", {"types": ("video",), "recent": True}),
+    ("What is the most recent French law on the social and solidarity economy?", "passage", {}),
     # polite frames are not the topic of a count
     ("Pourriez-vous me dire combien d'ouvrages ont été publiés avant 2010 ?", "catalog_count",
      {"types": ("publication",), "year_max": 2009, "topic": ""}),
