@@ -352,7 +352,7 @@ def build_ui(app: InnosocApp, workshop: bool = False, staff: set[str] | None = N
 
     counts = app.type_counts()
     type_choices = [(f"{TYPE_LABELS_FR[t]} ({counts[t]})", t) for t in RESOURCE_TYPES]
-    lang_choices = [(LANG_LABELS_FR.get(l, l), l) for l in app.languages()]
+    lang_choices = [(LANG_LABELS_FR.get(lg, lg), lg) for lg in app.languages()]
     lo, hi = app.year_bounds()
 
     # delete_cache: Gradio's copies of exported CSV files (and any upload) older than an hour are removed hourly

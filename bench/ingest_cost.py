@@ -45,7 +45,6 @@ def main(argv=None) -> int:
     total = time.perf_counter() - t0
     ix = load_index(a.index)
     emb = load_embedder(a.model)
-    b = ix.sentence_bounds
     # distinct sentence texts, as encoded
     texts = {ix.chunks[int(r["chunk"])].text[int(r["start"]):int(r["end"])] for r in ix.sentences}
     s_tokens = sum(emb.count_tokens(t) for t in texts)

@@ -37,7 +37,7 @@ from rag.intent import RECENT_YEARS, detect_intent, this_year  # noqa: E402
 
 
 def gold_items(r: dict) -> set:
-    items = {("type", t) for t in r.get("types") or []} | {("language", l) for l in r.get("languages") or []}
+    items = {("type", t) for t in r.get("types") or []} | {("language", lg) for lg in r.get("languages") or []}
     lo = this_year() - RECENT_YEARS if r.get("recent") else r.get("year_min")
     if lo is not None:
         items.add(("year_min", lo))
@@ -47,7 +47,7 @@ def gold_items(r: dict) -> set:
 
 
 def detected_items(intent) -> set:
-    items = {("type", t) for t in intent.types} | {("language", l) for l in intent.languages}
+    items = {("type", t) for t in intent.types} | {("language", lg) for lg in intent.languages}
     if intent.year_min is not None:
         items.add(("year_min", intent.year_min))
     if intent.year_max is not None:

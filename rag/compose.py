@@ -45,7 +45,10 @@ _CONTRAST = re.compile(r"\b(?:à la fois|tandis que|alors que|les unes|les uns|l
                        r"contrairement|à la différence|différence|diffère\w*|plutôt que|s'oppos\w*|opposé\w*|"
                        r"distingu\w+|en revanche|au contraire|whereas|unlike|in contrast|differ\w*|mientras que|"
                        r"a diferencia|enquanto|ao contrário)\b|\s;\s", re.I)
+
+
 def _critiques(text: str) -> int:
+    """How many words of criticism or debate a sentence holds (« limites », « critique », « dérives »…)."""
     return len(_CRITIQUE_S.findall(text))
 
 
@@ -360,7 +363,7 @@ class Composer(SentenceTable):
         have = {s.text for s in lead}
         lead_rows = {(s.row, s.para) for s in lead}
         if results or critique:
-            span = self._figures(lead, cands, have, lead_rows, budget - words_n, qvec, count)
+            span = self._densest(lead, cands, have, lead_rows, budget - words_n, qvec, count)
             if span is not None:
                 return span
         best_sim = max((c.sim for c in cands), default=0.0)
@@ -385,11 +388,12 @@ class Composer(SentenceTable):
         span = self.window_around(anchor, chunk_sents, max_sents=3, max_words=budget - words_n)
         return [c for c in span if c.eligible]
 
-    def _figures(self, lead: list[Sent], cands: list[Sent], have: set[str], lead_rows: set[tuple[int, int]],
+    def _densest(self, lead: list[Sent], cands: list[Sent], have: set[str], lead_rows: set[tuple[int, int]],
                  room: int, qvec: np.ndarray | None, count=quantities) -> list[Sent] | None:
-        """For a question on results: the span of the lead's document around its sentence with the most figures
-        (in a paragraph with the most), read wherever it stands in the document — retrieval may have returned
-        only the passage that names the question's words. None when the document has no figure left to add."""
+        """For a question on results (`count` = figures) or on criticisms (`count` = words of criticism): the span
+        of the lead's document around its sentence with the most of them (in a paragraph with the most), read
+        wherever it stands in the document — retrieval may have returned only the passage that names the
+        question's words. None when the document has none left to add."""
         doc = lead[0].chunk.doc_id
         if qvec is not None:
             read = {c.row for c in cands}
@@ -401,7 +405,7 @@ class Composer(SentenceTable):
                    and count(c.text) and c.n_words <= room]
         if not counted:
             return None
-        # a paragraph of figures says more than one figure in passing
+        # a paragraph of figures (or of criticisms) says more than one in passing
         per_para: dict[tuple[int, int], int] = {}
         for c in mine:
             per_para[(c.row, c.para)] = per_para.get((c.row, c.para), 0) + count(c.text)

@@ -225,7 +225,7 @@ def from_form(values: dict) -> tuple[dict, str, dict[str, str]]:
         except ValueError:
             year = None
         if year is None:
-            e["year"] = f"une année en chiffres (ex. : 2019), ou vide si elle n'a pas pu être vérifiée"
+            e["year"] = "une année en chiffres (ex. : 2019), ou vide si elle n'a pas pu être vérifiée"
     publisher = " ".join(str(values.get("publisher") or "").split()) or None
     links = []
     for x in _items(values.get("see_also")):

@@ -249,7 +249,7 @@ class Intent:
         if self.types and not base.types:
             out.append("filtré : " + ", ".join(type_label(t) for t in self.types))
         if self.languages and not base.languages:
-            out.append("langue : " + ", ".join(LANG_NAMES_FR[l] for l in self.languages))
+            out.append("langue : " + ", ".join(LANG_NAMES_FR[lg] for lg in self.languages))
         if (self.year_min or self.year_max) and not (base.year_min or base.year_max):
             out.append("période : " + period_label(self.year_min, self.year_max, self.recent))
         return out
@@ -277,7 +277,6 @@ def _type_cue_ok(n: str, m_start: int, m_end: int) -> tuple[bool, int]:
     head = n[_sentence_start(n, m_start):m_start]
     if _DEFINED.search(head) or _MADE.search(head):
         return False, m_start
-    after = n[m_end:m_end + 12]
     if re.match(r"\s*(?:\d|(?:de la |du |de |of the |of |de la |da |del )(?:loi|code|law|act|ley|lei|codigo)\b)",
                 n[m_end:m_end + 20]):  # « l'article 1 », « les articles de la loi »
         return False, m_start

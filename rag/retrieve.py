@@ -7,7 +7,7 @@ so that a narrow filter still fills the top-k.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np

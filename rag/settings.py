@@ -1,7 +1,7 @@
 """One frozen settings object, built once (from defaults, CLI flags or the app) and passed explicitly."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
