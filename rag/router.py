@@ -92,7 +92,7 @@ class Router:
 
 # ---------------------------------------------------------------- hand rules (exact forms only)
 
-_COUNT = re.compile(r"(?<![\w-])(?:combien|how many|number of|que cantidad|qual a quantidade|quelle quantite|nombre (?:total )?(?:de|d(?='))|cuant[oa]s|quant[oa]s|"
+_COUNT = re.compile(r"(?<![\w-])(?:combien|how many|number of|nb (?:de|d(?='))|que cantidad|qual a quantidade|quelle quantite|nombre (?:total )?(?:de|d(?='))|cuant[oa]s|quant[oa]s|"
                     r"numero (?:total )?de|count|(?:taille|size|tamano|tamanho) (?:du |de l'|de la |del |do |da |of the |of )(?:corpus|catalogue|fonds|collection))(?![\w-])")
 _AUTHORS = re.compile(
     r"(?<![\w-])(?<!est-ce )(?:qui (?:a|ont|avait|est-ce qui a)(?: [\w'-]+)? (?:ecrit|publie|redige|travaille|signe)|"
@@ -208,7 +208,8 @@ _PREFIX = re.compile(
     # before a comma (« Dans le livre de Maria Nowak, comment… »)
     r"(?:[^:?]{3,80}: |(?:dans|selon|d'apres|chez|in|according to|en|segun|segundo|no|na) [^,:?]{3,80}, )(?=(?:qu|quel|quoi|comment|pourquoi|combien|ou |what|which|how|why|who|where|list|liste|donne|"
     r"montre|y a|est-ce|avez|as-tu|cual|cuant|que|qual|quais|quant|como|onde|donde)))+")
-_SAYS = re.compile(r"^(?:que (?:dit|disent|pense|pensent|ecrit|ecrivent)|.{0,60}\b(?:dit|disent|raconte|"
+_SAYS = re.compile(r"^(?:que (?:dit|disent|pense|pensent|ecrit|ecrivent|montre|montrent|explique|expliquent|"
+                   r"soutient|soutiennent|avance|avancent)|.{0,60}\b(?:dit|disent|raconte|"
                    r"racontent|says?) (?:quoi|what)\b|what (?:does|do|did) .+ (?:say|think|argue|"
                    r"write about)|que (?:dice|dicen|piensa|piensan)|o que (?:diz|dizem|pensa|pensam))(?![\w-])")
 # What people argue, criticise or defend (« Que reproche X… », "What do MacCallum and Moulaert criticise…",
@@ -240,7 +241,8 @@ _NEEDED = re.compile(r"(?<![\w-])(?:faut-il|il faut|needed|required|necessaires?
                      r"precisa|hace falta)(?![\w-])")
 _LIST_ANYWHERE = re.compile(r"(?<![\w-])(?:la liste|une liste|a list|the list|la lista|a lista|uma lista|"
                             r"lister|listar|enumerer|enumerar|inventaire|voir (?:les|toutes|tous|l'ensemble)|"
-                            r"l'ensemble des|consulter (?:les|toutes|tous)|see (?:all|the|every)|lesquel(?:le)?s)(?![\w-])")
+                            r"l'ensemble des|consulter (?:les|toutes|tous)|see (?:all|the|every)|lesquel(?:le)?s|"
+                            r"list them|liste[sz]?-les|lista(?:los|las)|listar(?:los|las))(?![\w-])")
 
 
 def decide_route(n: str, slots: Slots, facts: dict, scores: dict[str, float]) -> tuple[str, str | None]:
@@ -280,6 +282,10 @@ def decide_route(n: str, slots: Slots, facts: dict, scores: dict[str, float]) ->
         return "definition", "définition"
     if _SAYS.match(n):
         return "passage", "que dit"
+    if _COUNT.search(n) and not (slots.types or slots.languages or slots.year_min or slots.year_max):
+        # « ¿Cuántos trabajadores tienen las empresas recuperadas…? », « Combien de salariés compte Mondragón ? »:
+        # a count of something in the world is told in passages
+        return "passage", "combien (fond)"
     listing = catalogable and (_LIST.match(n) or _LIST_ANYWHERE.search(n))
     if listing and slots.recent:
         return "catalog_recent", "liste des récentes"

@@ -136,7 +136,8 @@ enumerar enumerate enumerer complete complet exhaustive confondus types
 plateforme platform plataforma bibliotheque library biblioteca site database ici here aqui signes signe signees
 signee presents presentes present recenses recensees recensee disponibiliza disponibilizam alberga albergan aparecen
 aparecem cantidad quantidade total ensemble comme deux trois quatre cinq six dix dealing dernierement recemment
-lately recently novos novas cite-moi documentaire
+lately recently novos novas cite-moi documentaire explication explications what's whats vcs voces pls plz stp
+juste nb trucs truc
 contem inclui incluem possui reune abrange renferme regroupe rassemble inclut possede
 sais savez savoir sait tout toutes tous all general generale possible juste designe designent ca cela
 quelque chose lire read leer ler possa pueda puisse listar lister liste-moi listez-moi listame escrito escritos

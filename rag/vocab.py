@@ -75,7 +75,7 @@ TYPE_NOUNS: dict[str, str] = {
 }
 
 # Nouns for « resources » in general: a catalogue question about them counts every resource type.
-GENERIC_NOUNS = (r"ressources?|resources?|recursos?|documents?|documentos?|docs?|fiches?|references?|referencias?|"
+GENERIC_NOUNS = (r"ressources?|resources?|recursos?|documents?|documentos?|docs?|fiches?|trucs?|references?|referencias?|"
                  r"titres?|titulos?|textes?|textos?|items?|entrees?|travaux|ecrits|works|obras?|trabalhos|"
                  r"trabajos|materials?|materiales|materiais|contenus?|contents?|conteudos?|"
                  r"contenidos?|lectures?|readings?|lecturas?|leituras?")

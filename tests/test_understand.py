@@ -349,6 +349,16 @@ def test_a_type_an_author_never_signed_lists_the_authors_other_resources(assista
     ("¿Qué cantidad de recursos sobre Cuba y México alberga el corpus?", "catalog_count", {}),
     ("Quais são os vídeos mais novos da biblioteca?", "catalog_recent", {"types": ("video",), "recent": True}),
     ("What is the most recent French law on the social and solidarity economy?", "passage", {}),
+    # from the fourth blind set: « nb de », « des trucs », « list them », a count of something in the world, what a
+    # named thesis shows
+    ("nb de thèses ?", "catalog_count", {"types": ("these",), "topic": ""}),
+    ("Est-ce que vous avez des trucs en portugais sur l'économie solidaire ? Donne la liste stp", "catalog_list",
+     {"languages": ("pt",)}),
+    ("le dernier truc publié sur le RIPESS ?", "catalog_recent", {"recent": True}),
+    ("Any theses in English? list them pls", "catalog_list", {"types": ("these",), "languages": ("en",)}),
+    ("¿Cuántos trabajadores tienen las empresas recuperadas en Argentina según el cuarto relevamiento?", "passage", {}),
+    ("Combien de salariés compte Mondragón ?", "passage", {}),
+    ("Dans sa thèse, que montre Besançon sur le changement institutionnel ?", "passage", {}),
     # polite frames are not the topic of a count
     ("Pourriez-vous me dire combien d'ouvrages ont été publiés avant 2010 ?", "catalog_count",
      {"types": ("publication",), "year_max": 2009, "topic": ""}),
