@@ -206,7 +206,8 @@ _PREFIX = re.compile(
     r"(?:(?:en|in|em) [a-z]+ )?|"
     # a context before a colon (« Je fais une revue de littérature : quelles publications… ? »), or a frame
     # before a comma (« Dans le livre de Maria Nowak, comment… »)
-    r"(?:[^:?]{3,80}: |(?:dans|selon|d'apres|chez|in|according to|en|segun|segundo|no|na) [^,:?]{3,80}, )(?=(?:qu|quel|quoi|comment|pourquoi|combien|ou |what|which|how|why|who|where|list|liste|donne|"
+    r"(?:[^:?]{3,80}: |(?:dans|sur|selon|d'apres|chez|in|on|about|according to|en|segun|sobre|segundo|no|na) "
+    r"[^,:?]{3,80}, )(?=(?:qu|quel|quoi|comment|pourquoi|combien|ou |what|which|how|why|who|where|list|liste|donne|"
     r"montre|y a|est-ce|avez|as-tu|cual|cuant|que|qual|quais|quant|como|onde|donde)))+")
 _SAYS = re.compile(r"^(?:que (?:dit|disent|pense|pensent|ecrit|ecrivent|montre|montrent|explique|expliquent|"
                    r"soutient|soutiennent|avance|avancent)|.{0,60}\b(?:dit|disent|raconte|"

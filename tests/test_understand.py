@@ -359,6 +359,8 @@ def test_a_type_an_author_never_signed_lists_the_authors_other_resources(assista
     ("¿Cuántos trabajadores tienen las empresas recuperadas en Argentina según el cuarto relevamiento?", "passage", {}),
     ("Combien de salariés compte Mondragón ?", "passage", {}),
     ("Dans sa thèse, que montre Besançon sur le changement institutionnel ?", "passage", {}),
+    # from the fifth blind set: the subject named first, before a comma
+    ("Sur le Familistère de Guise, qu'est-ce qu'il y a dans la base ?", "catalog_list", {}),
     # polite frames are not the topic of a count
     ("Pourriez-vous me dire combien d'ouvrages ont été publiés avant 2010 ?", "catalog_count",
      {"types": ("publication",), "year_max": 2009, "topic": ""}),
