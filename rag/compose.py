@@ -25,7 +25,7 @@ import numpy as np
 
 from .naming import DocumentNames
 from .question import _CRITIQUE_Q, _HOW_Q, definition_rank, defines, mentions, norm, subject_forms
-from .spans import (_CORPUS_SECTION, _LEANS, _POSSESSIVE, SPAN_MAX, SPAN_WORDS, Sent,  # noqa: F401
+from .spans import (_CORPUS_SECTION, _POSSESSIVE, SPAN_MAX, SPAN_WORDS, Sent,  # noqa: F401
                     SentenceTable, leans, quantities)
 from .text import analyze, analyze_query, fold, words
 from .types import Hit

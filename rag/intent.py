@@ -24,7 +24,7 @@ import datetime as _dt
 import re
 from dataclasses import dataclass, field
 
-from .vocab import (GENERIC_NOUNS, LANG_ADJ, LANG_NAMES_FR, LANG_WORDS, TYPE_NOUNS, TYPE_RE,  # noqa: F401
+from .vocab import (GENERIC_NOUNS, LANG_ADJ, LANG_NAMES_FR, LANG_WORDS, RECENTLY, TYPE_NOUNS, TYPE_RE,  # noqa: F401
                     names_resources, normalize, type_label)
 
 # How far back « récent » reaches, in years before the current one.
@@ -68,7 +68,7 @@ _YEAR = r"(?:19|20)\d\d"
 _DECADE = r"(?:19|20)?\d0"
 RECENT_RE = re.compile(r"(?<![\w-])(?:les plus recente?s?|(?:les |the )?(?:derniers|dernieres)|le dernier|la derniere|"
                        r"most recent|mas recientes?|mais recentes?|recente?s?|recientes?|latest|newest|mais nov[oa]s|"
-                       r"mas nuev[oa]s|dernierement|recemment|lately|recently|recientemente|recentemente)(?![\w-])")
+                       r"mas nuev[oa]s|" + RECENTLY + r")(?![\w-])")
 # (pattern, kind) in priority order: a range before a bound before a single year.
 PERIOD_PATTERNS: list[tuple[re.Pattern, str]] = [
     (re.compile(rf"(?<![\w-])(?:entre|between|from|de|desde|da|du) (?P<a>{_YEAR}) (?:et|and|to|a|y|e|-|au|"

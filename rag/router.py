@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .route_examples import ROUTE_EXAMPLES
-from .vocab import RESOURCE_NOUN_RE, RESOURCE_NOUNS
+from .vocab import RECENTLY, RESOURCE_NOUN_RE, RESOURCE_NOUNS
 
 if TYPE_CHECKING:
     from .understand import Slots, Vocabulary
@@ -104,8 +104,7 @@ _AUTHORS = re.compile(
     r"(?:auteur(?:e|s|es)?|authors?|autores) (?:qui|who|que))(?![\w-])")
 _RECENT_SUP = re.compile(r"(?<![\w-])(?:les? plus recente?s?|la plus recente|les? derniere?s?|les? derniers|"
                          r"les (?:\d+|deux|trois|quatre|cinq|six|dix) (?:derniere?s?|plus recente?s?)|"
-                         r"the (?:\d+|two|three|five|ten) (?:latest|most recent|newest)|dernierement|recemment|"
-                         r"lately|recently|recientemente|recentemente|"
+                         r"the (?:\d+|two|three|five|ten) (?:latest|most recent|newest)|" + RECENTLY + "|"
                          r"(?:the )?(?:most recent|latest|newest|last)|mas recientes?|mas nuev[oa]s?|ultim[oa]s|"
                          r"mais recentes?|mais nov[oa]s?|plus recente?s?|plus recents)(?![\w-])")
 _COMPARE = re.compile(r"(?<![\w-])(?:differen\w*|differs?|diferen\w*|difiere\w*|difere\w*|distingu\w*|distinction|compar\w*|versus|vs|"
@@ -300,7 +299,7 @@ def decide_route(n: str, slots: Slots, facts: dict, scores: dict[str, float]) ->
         return "resource_request", "demande de ressource"
     if _WH.match(n):
         return "passage", "question ouverte"
-    if listing or (catalogable and _HAVE_SOME.match(n) and not slots.topic):
+    if catalogable and _HAVE_SOME.match(n) and not slots.topic:
         return "catalog_list", "liste"
     if _CLAIMS.search(n):
         return "passage", "ce qu'on y avance"

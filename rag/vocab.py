@@ -74,6 +74,9 @@ TYPE_NOUNS: dict[str, str] = {
     "concept": r"notes? de concept|notes? de synthese|fiches? concepts?|fiches? de concept",
 }
 
+# « Lately »: the words that ask for what came out last, shared by the route's cue and the « recent » slot.
+RECENTLY = r"dernierement|recemment|lately|recently|recientemente|recentemente"
+
 # Nouns for « resources » in general: a catalogue question about them counts every resource type.
 GENERIC_NOUNS = (r"ressources?|resources?|recursos?|documents?|documentos?|docs?|fiches?|trucs?|references?|referencias?|"
                  r"titres?|titulos?|textes?|textos?|items?|entrees?|travaux|ecrits|works|obras?|trabalhos|"
