@@ -60,6 +60,10 @@ def contextual_query(question: str, history: list[str] | None) -> str:
     return f"{history[-1]} {question}" if follow_up else question
 
 
+# « …, selon Dacheux et Goujon », "according to the Centre Avec": whose view the question asks for
+_SEEN_BY = re.compile(r"\b(?:selon|d['’]apr[èe]s|according to|seg[úu]n|segundo|de acordo com)\s", re.I)
+
+
 class Answerer(Protocol):
     def answer(self, question: str, history: list[str] | None = None, filters: Filters | None = None, *,
                hint: dict | None = None) -> Answer: ...
@@ -108,9 +112,14 @@ class ExtractiveAnswerer:
         if not hits or not (titled or debated or named_surely or self._relevant(query, qvec, hits, cands)
                             or self._relevant_in_parts(question, hits)):
             return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
-        sides = hint.get("compare") if route == "comparison" else None
-        if route in (None, "comparison") and not sides:
-            sides = comparison_sides(question)
+        # the question's own wording of its two sides when it has one (the plan's slots keep the frame's words:
+        # « Scop et SCIC, je les confonds » → "SCIC confonds toujours"), else the plan's
+        # a comparison seen by a resource the question names (« …, selon Dacheux et Goujon ») is answered from
+        # that resource's passages, not from each side's note
+        seen_by = bool(named and _SEEN_BY.search(question))
+        sides = comparison_sides(question) if route in (None, "comparison") and not seen_by else None
+        if route == "comparison" and not sides and not seen_by:
+            sides = hint.get("compare")
         parts: list[tuple[str | None, list[Sent]]] = []
         if sides and len(sides) == 2:
             parts = self._comparison(question, sides, qvec, cands, filters, within)

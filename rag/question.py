@@ -46,8 +46,11 @@ _COMPARE = [
                re.I),
     re.compile(r"^\s*(?P<a>[^,?]{2,50}?)\s+(?:et|and|y|e)\s+(?P<b>[^,?]{2,50}?)\s*:\s*(?:quelles? |what |which )?"
                r"(?:diff[ée]rences?|differences?)\s*[?？]*\s*$", re.I),
-    re.compile(r"^\s*(?P<a>[^,?:]{2,50}?)\s+(?:ou|et|or|and|o|y|e)\s+(?P<b>[^,?:]{2,50}?)\s*:\s*[^:]*"
-               r"(?:distingu|diff[èée]r|m[êe]me chose|compar|same thing|differ|diferen)", re.I),
+    # « Scop et SCIC, je les confonds toujours : qu'est-ce qui les distingue ? », « X vs Y, c'est quoi la
+    # nuance ? »: two short names first, then what is asked of them
+    re.compile(r"^\s*(?P<a>[^,?:]{2,50}?)\s+(?:ou|et|or|and|o|y|e|vs\.?|versus)\s+(?P<b>[^,?:]{2,50}?)\s*[:,?]\s*"
+               r"[^:]*?(?:distingu|diff[èée]r|m[êe]me chose|compar|same thing|differ|diferen|nuance|oppos|confon|"
+               r"mesma coisa|misma cosa|same\b)", re.I),
     re.compile(r"(?:en quoi|how (?:does|do|is|are))\s+(?P<a>.+?)\s+(?:diff[èe]re\w*|se distingue\w*|"
                r"se diff[ée]rencie\w*|differs?|different)(?:-t-(?:il|elle|ils|elles))?\s+(?:de la |du |des |de l['’]|"
                r"d['’]|de |from the |from )(?P<b>.+?)\s*[?？.!]*\s*$", re.I),
@@ -58,6 +61,8 @@ _COMPARE = [
 _QUESTION_WORD = re.compile(r"^(?:comment|pourquoi|quand|où|ou|qui|que|quoi|quel|quelle|quels|quelles|est-ce|faut-il|"
                             r"peut-on|combien|how|why|what|which|who|when|where|c[óo]mo|por qu[ée]|qu[ée]|qual|quais|"
                             r"quem|onde)\b", re.I)
+
+_FRAME_LEAD = re.compile(r"^\s*(?:pour|selon|d['’]apr[èe]s|according to|for|para|segundo|seg[úu]n)\s", re.I)
 
 _COMPARE_LEAD = re.compile(r"^(?:quelle est la |quelles sont les |what is the |what are the |what['’]s the |what['’]s |"
                            r"cu[áa]l es la |qual (?:é|e) a |la |les |the |a |as )", re.I)
@@ -173,6 +178,8 @@ def comparison_sides(question: str) -> list[str] | None:
         m = pat.search(q)
         if m and pat is _COMPARE[-1] and (_QUESTION_WORD.match(m.group("a")) or len(m.group("a").split()) > 4):
             continue
+        if m and _FRAME_LEAD.match(m.group("a")):
+            continue    # « Pour Dacheux et Goujon, qu'est-ce qui distingue… »: whose view, not what is compared
         if m:
             a, b = clean_subject(_COMPARE_LEAD.sub("", m.group("a"))), clean_subject(m.group("b"))
             a = re.sub(r"^(?:entre|between)\s+", "", a, flags=re.I)

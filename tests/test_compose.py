@@ -16,6 +16,7 @@ from rag.compose import quantities
 from rag.question import asks_about, asks_results, comparison_sides, critique_subject, definition_subject
 from rag.retrieve import Retriever
 from rag.sentences import about_document, passage_sentences
+from rag.text import fold
 from rag.types import RESOURCE_TYPES
 
 from .conftest import run_cli
@@ -205,6 +206,11 @@ def test_no_answer_sentence_describes_a_document(corpus_answerer, question):
 @pytest.mark.parametrize("question, sides", [
     ("Quelle différence entre une Scop et une Scic ?", ["Scop", "Scic"]),
     ("Scop ou Scic ?", ["Scop", "Scic"]), ("économie sociale vs économie solidaire", None),
+    # two names first, then what is asked of them, after a comma, a colon or a question mark
+    ("Scop et SCIC, je les confonds toujours : qu'est-ce qui les distingue ?", ["Scop", "SCIC"]),
+    ("Innovation sociale réparatrice vs transformatrice, c'est quoi la nuance ?",
+     ["Innovation sociale réparatrice", "transformatrice"]),
+    ("Économie solidaire et commerce équitable, c'est la même chose ?", ["Économie solidaire", "commerce équitable"]),
 ])
 def test_comparison_sides(question, sides):
     got = comparison_sides(question)
@@ -212,6 +218,26 @@ def test_comparison_sides(question, sides):
         assert got is not None and len(got) == 2
     else:
         assert got == sides
+
+
+@pytest.mark.parametrize("question", [
+    # whose view is asked, not what is compared
+    "Pour Dacheux et Goujon, qu'est-ce qui distingue l'économie sociale de l'économie solidaire ?",
+    # three things compared
+    "SEL, banques de temps, monnaies locales : c'est la même chose ou pas ?",
+])
+def test_comparison_sides_edge_cases_are_not_two_names(question):
+    got = comparison_sides(question)
+    assert got is None or not any(fold(x).lower().startswith(("pour ", "sel,")) for x in got)
+
+
+def test_comparison_sides_from_the_wording_not_the_plan(corpus_index):
+    # the plan's slots keep the frame's words (« SCIC confonds toujours »); the question's own wording names
+    # both sides, so each gets its span
+    ans = Assistant(Retriever.open(corpus_index)).ask(
+        "Scop et SCIC, je les confonds toujours : qu'est-ce qui les distingue ?")
+    _assert_grounded(ans)
+    assert [b.split("\n")[0] for b in ans.text.split("\n\n")] == ["Scop :", "SCIC :"]
 
 
 def test_comparison_gives_one_cited_span_per_side(corpus_answerer):
