@@ -16,6 +16,11 @@ from .vocab import find_places, normalize
 
 # A word held by few passages (BM25 idf; 3.5 ≈ fewer than 3 % of them) can name a resource.
 NAME_IDF = 3.5
+# where a title may start: after a word for a work, or on a capital that does not open the question
+_WRITTEN_TITLE = re.compile(r"(?:\b(?:livre|ouvrage|rapport|article|th[èe]se|film|documentaire|guide|manuel|texte|"
+                            r"book|report|paper|handbook|libro|livro|informe|relat[óo]rio|artigo|art[íi]culo)\s+"
+                            r"(?:intitul[ée]e?\s+|titled\s+|called\s+)?[«“\"']?\s*|(?<=[\w,] )(?=[A-ZÀ-Ý]))(?P<t>\w)")
+MAIN_TITLE_WORDS = 5   # a title written out in a question names its resource from this many words
 
 
 def _name_terms(parts, language: str | None) -> set[str]:
@@ -35,6 +40,7 @@ class DocumentNames:
         self._title_vecs: tuple[list[str], np.ndarray] | None = None
         self._titles: dict[str, set[str]] | None = None
         self._norm_titles: dict[str, str] = {}
+        self._main_titles: dict[str, str] = {}      # before a subtitle: what people write of a title
         self._named: dict[str, tuple[str, bool] | None] = {}   # per question: focus asks up to three times
         self._df_table = None
         self._documents: dict[str, dict] | None = None
@@ -189,6 +195,18 @@ class DocumentNames:
                 d = next(iter(hits))
                 votes[d] = votes.get(d, 0.0) + 3.0
                 in_title.add(d)
+        # a title written out without quotes (« que critique le livre Du social business à l'économie solidaire
+        # ? »): its main part, long enough not to be a notion's name (« Principes d'économie solidaire » is one)
+        # ? »): its main part, long enough not to be a notion's name, written as a title — after a word for a
+        # work or with a capital inside the sentence (« l'économie sociale et solidaire » names a notion, and
+        # « Économie sociale ou entreprise sociale : … » opens a question)
+        written = set()
+        for m in _WRITTEN_TITLE.finditer(question):
+            tail = f" {norm(question[m.start('t'):])} "
+            written |= {d for d, t in self._main_titles.items()
+                        if len(t.split()) >= MAIN_TITLE_WORDS and tail.startswith(f" {t} ")}
+        if len(written) == 1 and not votes:
+            return next(iter(written)), True
         names = self._question_names(question)
         for _, forms, near in names:
             if not forms:   # a name many passages hold names no one document
@@ -267,6 +285,7 @@ class DocumentNames:
                 if m.get("type") == "dossier":
                     continue  # the introduction names everything and explains nothing in particular
                 self._norm_titles[doc_id] = norm(m.get("title") or "")
+                self._main_titles[doc_id] = norm(re.split(r"\s[:–—-]\s|\s?:\s|[.?!]\s", m.get("title") or "")[0])
                 # its authors name it as surely as its title (« Rüede and Lurtz », « Vando Borghi »)
                 for t in _name_terms([m.get("title") or "", *(m.get("authors") or [])], m.get("language")):
                     self._titles.setdefault(t, set()).add(doc_id)
