@@ -253,8 +253,17 @@ class Composer(SentenceTable):
         if not pool:
             return []
         anchor = max(pool, key=lambda c: c.score)
+        if leans(anchor.text) and not self._before(anchor, cands):
+            # passages overlap by a sentence: the anchor that builds on the sentence before it is read where
+            # that sentence is (« Une deuxième partie… » after « La première partie… »)
+            anchor = next((c for c in pool if c.text == anchor.text and self._before(c, cands)), anchor)
         chunk_sents = [c for c in cands if c.row == anchor.row]
         return self.window_around(anchor, chunk_sents)
+
+    @staticmethod
+    def _before(s: Sent, cands: list[Sent]) -> bool:
+        """Whether a sentence has an eligible sentence before it in its paragraph of its passage."""
+        return any(c.row == s.row and c.para == s.para and c.idx == s.idx - 1 and c.eligible for c in cands)
 
     def side(self, name: str, retriever, qvec_of, filters, focus: list[str] | None = None) -> list[Sent] | None:
         """A short span saying what one side of a comparison is. `focus`: the notes the question names — when

@@ -22,7 +22,10 @@ _LEANS = re.compile(r"^(?:il|elle|ils|elles|ce|cet|cette|ces|cela|ça|celle|celu
 _POINTS_BACK = re.compile(r"\b(?:ensuite|enfin|également|aussi|d'où|dès lors|de même|en outre|toutefois|"
                           r"néanmoins|en revanche|cette|ces|cet|ce dernier|cette dernière|celle-ci|celui-ci|"
                           r"ceux-ci|then|also|moreover|thus|therefore|this|these|además|también|sin embargo|"
-                          r"esta|estos|estas|também|além disso|essa|esse|essas|esses)\b", re.I)
+                          r"esta|estos|estas|também|além disso|essa|esse|essas|esses|"
+                          # « Une deuxième partie traite… », « La seconde est… »: an ordinal past the first
+                          r"deuxième|seconde?|troisième|quatrième|cinquième|third|fourth|fifth|segund[oa]|"
+                          r"tercer[oa]?|terceir[oa]|cuart[oa]|quart[oa])\b", re.I)
 _POSSESSIVE = re.compile(r"^(?:son|sa|ses|leur|leurs|his|her|its|their|su|sus|seu|sua|seus|suas)\b", re.I)
 # A note's closing list of the corpus's resources on its subject speaks about documents, not the subject.
 _CORPUS_SECTION = re.compile(r"^\s*(?:dans le corpus|pour aller plus loin|ressources du corpus|in the corpus)\b", re.I)

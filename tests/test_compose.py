@@ -518,6 +518,16 @@ def test_places_common_and_lower_case_words_name_no_resource(corpus_answerer, qu
     assert corpus_answerer.composer.names.named_resource(question) is None
 
 
+@pytest.mark.parametrize("question", [
+    # a notion that is also the start of a resource's title, in lower case inside the sentence
+    "Comment la loi de 2014 définit-elle l'économie sociale et solidaire ?",
+    # a title's words opening the question are its subject, not a work named
+    "Économie sociale ou entreprise sociale : qu'est-ce qui change, selon les chercheurs ?",
+])
+def test_a_title_s_words_not_written_as_a_title_name_no_resource(corpus_answerer, question):
+    assert corpus_answerer.composer.names.named_resource(question) is None
+
+
 @pytest.mark.parametrize("question, about", [
     ("Tell me about Ellyx.", True), ("Parle-moi des tiers-lieux.", True), ("C'était quoi, CaféLaboQUARTIERS ?", True),
     ("Háblame de Mondragón.", True), ("Me fala do Banco Palmas.", True),
@@ -583,6 +593,10 @@ def test_a_name_mentioned_in_passing_in_one_fiche_does_not_make_trivia_relevant(
      "gidron-domaradzka-2021-new-social-impact-economy"),
     ("Quelles critiques le livre « Du social business à l'économie solidaire » fait-il ?",  # its quoted title
      "juan-laville-subirats-social-business-economie-solidaire"),
+    # its title written out without quotes: after a word for a work, or with a capital inside the sentence
+    ("Quelles critiques fait le livre Du social business à l'économie solidaire ?",
+     "juan-laville-subirats-social-business-economie-solidaire"),
+    ("Que raconte The Open Book of Social Innovation ?", "murray-caulier-grice-mulgan-2010-open-book"),
 ])
 def test_a_resource_named_by_its_authors_or_quoted_title_comes_first(corpus_answerer, question, doc):
     assert corpus_answerer.composer.names.named_resource(question) == (doc, True)
@@ -763,7 +777,10 @@ def test_leans_names_sentences_that_build_on_the_one_before():
               "L'Institut Godin a ensuite développé les « capteurs d'innovation sociale ».",
               "Pour les auteurs, cette limite tient à la rationalité marchande.",
               "D'où l'opposition fréquente entre mesure d'impact et utilité sociale.",
-              "Elle a été créée par la loi du 17 juillet 2001.", "This approach was later adopted."]:
+              "Elle a été créée par la loi du 17 juillet 2001.", "This approach was later adopted.",
+              # an ordinal past the first builds on the first
+              "Une deuxième partie traite des façons de connecter personnes, idées et ressources.",
+              "La seconde est concurrentielle."]:
         assert leans(s), s
     for s in ["La société coopérative d'intérêt collectif (SCIC) est une entreprise coopérative.",
               "Depuis 2017, un compte numérique permet de payer en eusko.",
@@ -785,6 +802,17 @@ def test_a_span_opening_on_a_sentence_that_points_back_starts_with_what_it_build
     assert [s.text[:30] for s in span] == ["D'abord les systèmes d'échange", "Viennent ensuite les banques d"]
     # the words' limit still holds: with no room for both, the anchor stays alone
     assert c.window_around(anchor, sents, max_sents=1, max_words=anchor.n_words + 5) == [anchor]
+
+
+def test_a_lead_that_builds_on_the_sentence_before_is_read_in_the_passage_that_holds_it(corpus_answerer):
+    # passages overlap by a sentence: « Une deuxième partie… » also opens the next passage, without « La
+    # première partie… » before it
+    ans = corpus_answerer.answer("What are the stages of the social innovation process in The Open Book of "
+                                 "Social Innovation?")
+    _assert_grounded(ans)
+    first, second = [s for s, _ in _marked(ans.text)][:2]
+    assert first.startswith("La première partie décrit le processus en six étapes")
+    assert second.startswith("Une deuxième partie")
 
 
 def test_an_answer_with_room_left_goes_on_reading_its_lead_document(corpus_answerer):
