@@ -17,14 +17,17 @@ _DEF_LEADS = (r"qu['’ ]?est[- ]ce (?:que|qu['’ ]?)|qu['’]est[- ]ce que c['
               r"qu[ée] (?:es|son|significa|quiere decir)|o que (?:é|e|são|sao|significa)|que é|"
               r"qu['’]entend-on par|qu['’]appelle-t-on|que fait|que font|qui (?:est|était|sont|étaient)|"
               r"who (?:is|was|are|were)|what is meant by|quem (?:é|e|foi|são)|qui[ée]n (?:es|fue|era)|"
-              r"qu[ée] hace")
+              r"qu[ée] hace|que d[ée]signe(?:-t-on par)?|[çc]a (?:veut dire|d[ée]signe|signifie) quoi\s*,?")
 
 _DEFINITION = re.compile(rf"^\s*[¿¡]?\s*(?:{_DEF_LEADS})(?:\s*,\s*(?:au juste|exactement|concr[èe]tement|en fait|"
                          rf"exactly|really)\s*,)?(?:\s+|(?<=['’]))(?P<s>.+?)\s*(?:exactement|exactly|,? au juste)?\s*[?？!.]*\s*$",
                          re.I)
 
-_DEF_TAIL = re.compile(r"^\s*(?P<s>[^?,]{2,80}?)\s*,?\s*(?:c['’]est quoi|qu['’]est-ce que c['’]est)"
-                      r"(?:\s+[^?]{0,60})?\s*[?？]*\s*$", re.I)
+_WHAT_TAIL = r"(?:c['’]est quoi|qu['’]est-ce que c['’]est|[çc]a (?:veut dire|d[ée]signe|signifie) quoi)"
+_DEF_TAIL = re.compile(rf"^\s*(?P<s>[^?,]{{2,80}}?)\s*,?\s*{_WHAT_TAIL}(?:\s+[^?]{{0,60}})?\s*[?？]*\s*$", re.I)
+# « On parle beaucoup des « communs » dans l'ESS, ça désigne quoi concrètement ? »: the term quoted in a context
+_DEF_QUOTED = re.compile(rf"[«“\"]\s*(?P<s>[^»”\"]{{2,60}}?)\s*[»”\"][^?«“\"]*?,?\s*{_WHAT_TAIL}(?:\s+[^?]{{0,40}})?"
+                         rf"\s*[?？]*\s*$", re.I)
 
 # words after the subject that are not part of it: « …, concrètement ? », "… do?", « … en France ? »
 _SUBJECT_TAIL = re.compile(r"(?:\s*,.*|\s+(?:et|and|y|e)\s+(?:comment|pourquoi|quels?|quelles?|qui|que|quoi|où|how|why|"
@@ -129,7 +132,7 @@ def clean_subject(s: str) -> str:
 
 def definition_subject(question: str) -> str | None:
     """The subject of a definition question, or None: « Qu'est-ce que l'Institut Godin ? » → "Institut Godin"."""
-    m = _DEFINITION.match(question) or _DEF_TAIL.match(question)
+    m = _DEFINITION.match(question) or _DEF_QUOTED.search(question) or _DEF_TAIL.match(question)
     if not m:
         return None
     s = clean_subject(m.group("s"))

@@ -141,6 +141,10 @@ def test_hint_from_the_assistant_plan_is_used(corpus_answerer):
     # a filler after the question words, and "what does X mean / stand for" followed by a frame
     ("C'est quoi, au juste, une Scop ?", "Scop"), ("What does SROI stand for?", "SROI"),
     ("What does democratic governance mean in the social economy?", "democratic governance"),
+    # « ça veut dire / désigne quoi », before or after the subject; a quoted term within a context
+    ("Les communs, ça désigne quoi ?", "communs"), ("Ça veut dire quoi, une AMAP ?", "AMAP"),
+    ("Que désigne-t-on par communs ?", "communs"),
+    ("On parle beaucoup des « communs » dans l'ESS, ça désigne quoi concrètement ?", "communs"),
 ])
 def test_definition_subject(question, subject):
     assert definition_subject(question) == subject
