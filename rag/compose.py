@@ -260,6 +260,23 @@ class Composer(SentenceTable):
         chunk_sents = [c for c in cands if c.row == anchor.row]
         return self.window_around(anchor, chunk_sents)
 
+    def with_antecedent(self, span: list[Sent]) -> list[Sent]:
+        """A span that opens on a sentence building on the one before (« L'Institut Godin a ensuite développé… »)
+        and has it in no passage it was read from: that sentence, from the passage that overlaps it, comes first."""
+        if not span or not leans(span[0].text):
+            return span
+        first = span[0]
+        if any(x.para == first.para and x.idx == first.idx - 1 for x in self.sentences_of(first.row)):
+            return span     # the window had it and chose to leave it out (the words' limit)
+        words_n = sum(x.n_words for x in span)
+        for row in self.rows_of_doc(first.chunk.doc_id):
+            sents = self.sentences_of(row)
+            for prev, x in zip(sents, sents[1:]):
+                if x.text == first.text and prev.para == x.para and prev.eligible \
+                        and words_n + prev.n_words <= SPAN_WORDS + 20:
+                    return [prev] + span
+        return span
+
     @staticmethod
     def _before(s: Sent, cands: list[Sent]) -> bool:
         """Whether a sentence has an eligible sentence before it in its paragraph of its passage."""

@@ -819,6 +819,16 @@ def test_a_lead_that_builds_on_the_sentence_before_is_read_in_the_passage_that_h
     assert second.startswith("Une deuxième partie")
 
 
+def test_a_lead_whose_antecedent_is_only_in_the_overlapping_passage_gets_it_first(corpus_answerer):
+    # « Pour les auteurs, cette limite… » opens the passage retrieval returns; the limit it refers to ends the
+    # passage before, which overlaps it
+    ans = corpus_answerer.answer("A responsabilidade social das empresas é mesmo inovação social?")
+    _assert_grounded(ans)
+    first, second = [s for s, _ in _marked(ans.text)][:2]
+    assert first.startswith("Les initiatives d'entreprise présentées comme innovantes peinent à dépasser")
+    assert second.startswith("Pour les auteurs, cette limite")
+
+
 def test_an_answer_with_room_left_goes_on_reading_its_lead_document(corpus_answerer):
     from rag.compose import ANSWER_WORDS
     ans = corpus_answerer.answer("Comment fonctionne l'insertion par l'activité économique en France ?")
