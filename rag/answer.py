@@ -253,7 +253,7 @@ class ExtractiveAnswerer:
             # « Quels chiffres Vando Borghi donne-t-il… ? »: the question is about the resource its title or
             # authors name — its own best span, not a sentence of another source that shares its words
             lead = self.composer.general([c for c in cands if c.chunk.doc_id == named])
-        return self.composer.with_antecedent(lead or self.composer.general(cands))
+        return self.composer.with_antecedent(lead or self.composer.general(cands, hint.get("places")))
 
     def _completed(self, question: str, defined: str | None, query: str, lead: list[Sent], cands: list[Sent],
                    named: str | None, qvec: np.ndarray) -> list[tuple[str | None, list[Sent]]]:

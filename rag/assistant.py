@@ -143,6 +143,8 @@ class Assistant:
             hint["compare"] = list(s.compare)
         if route == "definition" and s.authors:
             hint["authors"] = list(s.authors)     # « Qui est X ? »: X's own resources to read next
+        if s.places:
+            hint["places"] = list(s.places)       # « … au Sénégal »: the answer opens where the place is
         return hint
 
     def _docs_about(self, places) -> tuple[str, ...]:

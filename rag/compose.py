@@ -23,6 +23,7 @@ import re
 
 import numpy as np
 
+from .catalog import _has_phrase, _place_aliases
 from .naming import DocumentNames
 from .question import _CRITIQUE_Q, _HOW_Q, definition_rank, defines, mentions, norm, subject_forms
 from .spans import (_CORPUS_SECTION, _POSSESSIVE, SPAN_MAX, SPAN_WORDS, Sent,  # noqa: F401
@@ -55,6 +56,7 @@ def _critiques(text: str) -> int:
 # How much a sentence of the note the question names is preferred (cosine similarities sit within ~0.1).
 FOCUS_BONUS = 0.02
 
+PLACE_COMMON = 0.2     # a place this share of the resources are about does not steer the lead
 SIDE_SENTS = 3         # one side of a comparison: a short span
 SIDE_WORDS = 65
 SIDE_DETAIL_UNDER = 45   # a side shorter than this gets the sentence of its document closest to the comparison
@@ -248,10 +250,20 @@ class Composer(SentenceTable):
                 return span
         return self.span_around(anchor, chunk_sents)
 
-    def general(self, cands: list[Sent]) -> list[Sent]:
+    def general(self, cands: list[Sent], places: list[str] | None = None) -> list[Sent]:
+        """The best passage's span around its best sentence. `places`: places the question names (« Parle-moi
+        des entreprises sociales au Sénégal ») — a sentence that names one leads when it is nearly as close."""
         pool = [c for c in cands if c.eligible]
         if not pool:
             return []
+        best = max(pool, key=lambda c: c.score)
+        # a place many resources are about (« en France ») tells nothing apart; a passage of a resource about
+        # the place (« Benoît Lévesque… mes lectures sur le Québec ») is there already
+        aliases = [a for p in places or () if self.names.share_about(p) < PLACE_COMMON for a in _place_aliases(p)]
+        if aliases and not _has_phrase(" ".join(best.chunk.meta.get("countries") or []), aliases):
+            there = [c for c in pool if _has_phrase(c.text, aliases)]
+            if there and max(c.score for c in there) >= best.score - 2 * self.relevance["margin"]:
+                pool = there
         anchor = max(pool, key=lambda c: c.score)
         if leans(anchor.text) and not self._before(anchor, cands):
             # passages overlap by a sentence: the anchor that builds on the sentence before it is read where

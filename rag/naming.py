@@ -10,6 +10,7 @@ import re
 
 import numpy as np
 
+from .catalog import _has_phrase, _place_aliases
 from .question import norm
 from .text import analyze, analyze_query, detect_language, fold, index_languages, words
 from .vocab import find_places, normalize
@@ -167,6 +168,13 @@ class DocumentNames:
                 for t in _name_terms(m.get("authors") or [], m.get("language")):
                     self._authors.setdefault(t, set()).add(doc_id)
         return set.intersection(*(set().union(*(self._authors.get(f, set()) for f in forms)) for forms, _, _ in names))
+
+    def share_about(self, place: str) -> float:
+        """The share of the documents whose countries name `place`."""
+        aliases = _place_aliases(place)
+        docs = list(self.documents.values())
+        n = sum(_has_phrase(" ".join(m.get("countries") or []), aliases) for m in docs)
+        return n / max(1, len(docs))
 
     def named_resource(self, question: str) -> tuple[str, bool] | None:
         if question not in self._named:

@@ -829,6 +829,17 @@ def test_a_lead_whose_antecedent_is_only_in_the_overlapping_passage_gets_it_firs
     assert second.startswith("Pour les auteurs, cette limite")
 
 
+def test_a_place_the_question_names_steers_the_lead_unless_many_resources_are_about_it(corpus_index):
+    a = Assistant(Retriever.open(corpus_index))
+    ans = a.ask("Parle-moi des entreprises sociales au Sénégal.")
+    _assert_grounded(ans)
+    assert "Sénégal" in _marked(ans.text)[0][0]
+    # France: a third of the resources are about it, it tells no passage apart
+    ans = a.ask("Comment la loi définit-elle un projet socialement innovant en France ?")
+    _assert_grounded(ans)
+    assert _marked(ans.text)[0][0].startswith("L'article 15 de la loi du 31 juillet 2014")
+
+
 def test_an_answer_with_room_left_goes_on_reading_its_lead_document(corpus_answerer):
     from rag.compose import ANSWER_WORDS
     ans = corpus_answerer.answer("Comment fonctionne l'insertion par l'activité économique en France ?")
