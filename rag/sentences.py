@@ -8,6 +8,7 @@ sentences by bench/about_eval.py (bench/about_labels.jsonl).
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -30,6 +31,12 @@ _SUMMARY_START = r"^(?:resumen|resumo|riassunto|resume|abstract|summary)\s*\("
 # « …ont choisie comme cas pour un article publié le 21 mars 2018 dans la revue… »
 _PUBLISHED = (r"\b(?:un|une|l'|le|la|son|sa|leur)\s*" + _DOC_NOUNS + r"\s+(?:publiee?s?|parue?s?|editee?s?)\s+"
               r"(?:le|en|dans|par|aux editions|chez)\b")
+# « L'ouvrage paraît en 2011 aux éditions… », « Sa communication a été publiée en mai 2002 comme cahier… »: the
+# document as the subject of its own publication
+_APPEARED = (r"^(?:\w+\s+){0,2}?(?:l'|le |la |les |son |sa |ses |leur |leurs |un |une |cet |cette |ce )?(?:\w+\s+)?"
+             + _DOC_NOUNS + r"\b(?:\s+[\w'-]+){0,3}?\s+(?:parait|paraissent|est parue?s?|sont parue?s?|a paru|ont paru|"
+             r"a ete (?:publiee?|editee?|mise? en ligne)|ont ete (?:publiee?s|editee?s)|est (?:publiee?|editee?)|"
+             r"sont (?:publiee?s|editee?s)|sort|est sortie?)\s+(?:en|dans|chez|aux|le|comme|par|sur)\b")
 _FOLD_RULES = [
     # demonstrative + document noun: « ce texte », « cette fiche », « cet ouvrage », "this paper"
     rf"\b(?:ce|cet|cette|ces|this|these|este|esta|estos|estas|esse|essa|este)\s+(?:\w+\s+)?{_DOC_NOUNS}\b",
@@ -106,6 +113,7 @@ _FOLD_RULES = [
     r"webinaire|table ronde)",
     r"\b(?:consacre|consacrent)\b.{0,60}\b(?:une|un|cette|ce|sa|son)\s+(?:\w+\s+)?" + _DOC_NOUNS + r"\b",
     _PUBLISHED,
+    _APPEARED,
 
 ]
 _ABOUT = [re.compile(p, re.I) for p in _FOLD_RULES]
@@ -121,7 +129,7 @@ _REPORTS = re.compile(r"^(?:\w+\s+){0,3}(?:l'|le |la |les |un |une |the )" + _DO
                       r"(?::|\b(?:que|qu'|that)\b)\s*((?:\S+\s+){8,}\S+)")
 # the rules a reported statement may match alone (the document as subject; its publication named on the way:
 # « Une étude publiée dans la RECMA en 2013 montre que… »)
-_REPORT_RULES = {1, _FOLD_RULES.index(_PUBLISHED)}
+_REPORT_RULES = {1, _FOLD_RULES.index(_PUBLISHED), _FOLD_RULES.index(_APPEARED)}
 
 
 # « Une étude publiée par la RECMA sur Banco Palmas montre la volonté de… »: a publication named on the way to
@@ -174,6 +182,28 @@ def passage_sentences(text: str) -> list[Sentence]:
 # sentence_vectors.npy (sentences repeated by overlapping chunks share one vector), paragraph, flag.
 RECORD = np.dtype([("chunk", "<i4"), ("start", "<i4"), ("end", "<i4"), ("vec", "<i4"), ("para", "<i2"),
                    ("about", "?")])
+
+
+def about_rules() -> str:
+    """A fingerprint of the rules that flag sentences about documents, stored in an index's manifest: an index
+    flagged under other rules (an older program, files kept by an incremental ingest) is flagged again."""
+    text = "\n".join([*_FOLD_RULES, _SUMMARY_START, _REPORTS.pattern, _FINDS.pattern, repr(sorted(_REPORT_RULES))])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def reflag(records: np.ndarray, texts: list[str]) -> np.ndarray:
+    """A copy of a sentence table whose « about » flags follow the current rules (`texts`: the chunks' texts, by
+    row). Offsets are kept: the split is the same, only the flags' rules may have changed."""
+    out = np.array(records, copy=True)
+    bounds = chunk_bounds(out, len(texts))
+    for row, text in enumerate(texts):
+        lo, hi = int(bounds[row]), int(bounds[row + 1])
+        if lo == hi:
+            continue
+        flags = {(x.start, x.end): x.about for x in passage_sentences(text)}
+        for i in range(lo, hi):
+            out["about"][i] = flags.get((int(out["start"][i]), int(out["end"][i])), bool(out["about"][i]))
+    return out
 
 
 def sentence_table(texts: list[str]) -> tuple[np.ndarray, list[str]]:

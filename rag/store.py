@@ -209,10 +209,16 @@ def _load_generation(index_dir: Path, gen: Path, expect_model: str | None, verif
         raise IndexCorruptError(
             f"Index « {index_dir} » incohérent : {len(chunks)} passages, {vectors.shape[0]} vecteurs, "
             f"{index.ntotal} dans FAISS, {n} annoncés. {_rebuild_hint(index_dir)}")
-    from .sentences import RECORD, chunk_bounds
+    from .sentences import RECORD, about_rules, chunk_bounds, reflag
     if sentences.dtype != RECORD or (len(sentences) and (int(sentences["chunk"].max()) >= len(chunks)
                                                          or int(sentences["vec"].max()) >= len(sentence_vectors))):
         raise IndexCorruptError(f"Index « {index_dir} » : table des phrases incohérente. {_rebuild_hint(index_dir)}")
+    if len(sentences) and manifest.get("about_rules") != about_rules():
+        # flagged by other rules than this program's (« about the document »): flagged again, in memory only —
+        # the index may be read-only or shared; the next ingest writes the new flags
+        log.info("Index %s : phrases « sur un document » marquées par d'autres règles, marquées à nouveau "
+                    "(%d phrases)", index_dir, len(sentences))
+        sentences = reflag(sentences, [c.text for c in chunks])
     return Index(path=gen, manifest=manifest, chunks=chunks, vectors=vectors, faiss=index, bm25=bm25,
                  sentences=sentences, sentence_vectors=sentence_vectors,
                  sentence_bounds=chunk_bounds(sentences, len(chunks)))
@@ -281,7 +287,7 @@ def write_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manif
     """Write a complete new generation aside, then make it current. Caller holds `writer_lock`.
 
     `sentences` (rag.sentences.RECORD) and `sentence_vectors` are the sentence table; empty when not given."""
-    from .sentences import RECORD
+    from .sentences import RECORD, about_rules
     import faiss
     import bm25s
 
@@ -323,7 +329,7 @@ def write_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manif
             bm.save(str(tmp / "bm25"))
             files += [f"bm25/{p.name}" for p in sorted((tmp / "bm25").iterdir())]
         _fault("bm25")
-        manifest = dict(manifest, format_version=FORMAT_VERSION, n_chunks=len(chunks),
+        manifest = dict(manifest, format_version=FORMAT_VERSION, n_chunks=len(chunks), about_rules=about_rules(),
                         created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         checksums={fn: _sha256(tmp / fn) for fn in files})
         with open(tmp / "manifest.json", "w", encoding="utf-8") as f:

@@ -188,6 +188,12 @@ def test_definition_subject(question, subject):
     # a statement after a colon does not excuse reading advice
     ("Le texte intéressera les étudiants en science politique : ils y trouveront une mise en perspective de leur "
      "fonction et de leurs choix.", True),
+    # the document as the subject of its own publication (seen leading answers on Lévesque and on a book's critique)
+    ("L'ouvrage paraît en 2011 aux éditions Les Petits Matins en coédition avec Alternatives Économiques.", True),
+    ("Sa communication a été publiée en mai 2002 comme cahier de l'ARUC-ÉS (I-3-2002).", True),
+    # …not a law, and not a report on the way to what it shows
+    ("La loi paraît en 2014 au Journal officiel.", False),
+    ("Un rapport publié en 2013 montre que les Scop résistent mieux à la crise.", False),
 ])
 def test_about_document_rule(sentence, about):
     assert about_document(sentence) is about

@@ -8,7 +8,7 @@ import pytest
 
 from ingest import ingest
 from rag.errors import IndexIncompatibleError
-from rag.sentences import passage_sentences
+from rag.sentences import about_rules, passage_sentences
 from rag.settings import FORMAT_VERSION
 from rag.store import current_generation, load_index
 
@@ -62,3 +62,32 @@ def test_older_format_is_refused_with_the_reason_and_rebuilt_by_ingest(tiny_corp
     assert report.rebuild_reason and "format" in report.rebuild_reason and report.files_parsed == 6
     assert "reconstruction" in report.summary()
     assert load_index(minilm.index_dir).manifest["format_version"] == FORMAT_VERSION == 2
+
+
+def test_flags_written_under_other_rules_are_redone_on_load_and_by_the_next_ingest(tiny_corpus, minilm):
+    # a program whose « about the document » rules changed since the index was written (or files an incremental
+    # ingest keeps) must not quote what the current rules flag, nor hide what they no longer flag
+    ingest([tiny_corpus], minilm)
+    gen = current_generation(minilm.index_dir)
+    fresh = load_index(minilm.index_dir)
+    assert fresh.manifest["about_rules"] == about_rules()
+    expected = np.array(fresh.sentences["about"])           # a copy: the table is mapped from the file
+    stale = np.load(gen / "sentences.npy")
+    assert stale["about"].any() and not stale["about"].all()
+    stale["about"] = ~stale["about"]                       # as if flagged by other rules
+    np.save(gen / "sentences.npy", stale)
+    m = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    m["about_rules"] = "older"
+    m["checksums"].pop("sentences.npy", None)
+    (gen / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    again = load_index(minilm.index_dir)
+    assert np.array_equal(again.sentences["about"], expected)
+    assert np.array_equal(np.load(gen / "sentences.npy")["about"], stale["about"])   # the files are left as they are
+    # an incremental ingest that keeps every file writes the current flags
+    amap = tiny_corpus / "amap.md"
+    amap.write_text(amap.read_text(encoding="utf-8") + "\nLe panier coûte quinze euros.\n", encoding="utf-8")
+    ingest([tiny_corpus], minilm)
+    written = np.load(current_generation(minilm.index_dir) / "sentences.npy")
+    ix = load_index(minilm.index_dir)
+    assert ix.manifest["about_rules"] == about_rules()
+    assert np.array_equal(written["about"], [s.about for c in ix.chunks for s in passage_sentences(c.text)])
