@@ -22,7 +22,7 @@ import numpy as np
 from rag.embed import canonical_model_id, load_embedder
 from rag.errors import IndexCorruptError, IndexIncompatibleError, IndexMissingError, LoaderError
 from rag.settings import DEFAULT_CORPUS, Settings
-from rag.sentences import pooled_vectors
+from rag.sentences import about_rules, pooled_vectors
 from rag.store import load_index, read_manifest, write_index, writer_lock
 from rag.types import Chunk
 
@@ -339,8 +339,11 @@ def ingest(paths: list[Path] | None, settings: Settings, progress: Progress | No
                                                            if Path(g).exists()})
         report.roots = roots
 
+        # (files kept from the previous index have the current « about » flags: load_index flags a table written
+        # under other rules again; such an index is written anew, so that the next load need not)
         if (previous is not None and not report.rebuild_reason and not to_embed and report.files_removed == 0
-                and len(kept) == len(old_files) and roots == sorted(previous.manifest.get("roots", []))):
+                and len(kept) == len(old_files) and roots == sorted(previous.manifest.get("roots", []))
+                and previous.manifest.get("about_rules") == about_rules()):
             report.changed = False
             report.chunks = len(previous.chunks)
             report.seconds = time.perf_counter() - t0

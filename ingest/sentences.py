@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.embed import load_embedder
-from rag.sentences import RECORD, reflag, sentence_table
+from rag.sentences import RECORD, sentence_table
 from rag.settings import Settings
 from rag.types import Chunk
 
@@ -66,8 +66,6 @@ def _assemble_sentences(kept, dim: int, settings: Settings, progress: Progress,
         row += len(chunks)
         nvec += len(svecs)
     records = np.concatenate(rec_parts) if rec_parts else np.zeros(0, dtype=RECORD)
-    # files kept from the previous index carry the flags of the rules they were ingested under
-    records = reflag(records, [c.text for k in kept for c in k[2]])
     vecs = np.concatenate(vec_parts) if vec_parts else np.zeros((0, dim), np.float32)
     report.sentences_embedded = len(fill_vecs) if fill_vecs is not None else 0
     report.sentences_embedded += sum(len(k[5]) for k in kept if k[6] and k[5] is not None)

@@ -204,9 +204,8 @@ class DocumentNames:
                 votes[d] = votes.get(d, 0.0) + 3.0
                 in_title.add(d)
         # a title written out without quotes (« que critique le livre Du social business à l'économie solidaire
-        # ? »): its main part, long enough not to be a notion's name (« Principes d'économie solidaire » is one)
-        # ? »): its main part, long enough not to be a notion's name, written as a title — after a word for a
-        # work or with a capital inside the sentence (« l'économie sociale et solidaire » names a notion, and
+        # ? »): its main part, long enough not to be a notion's name (« Principes d'économie solidaire » is one),
+        # written as a title — after a word for a work or with a capital inside the sentence (« l'économie sociale et solidaire » names a notion, and
         # « Économie sociale ou entreprise sociale : … » opens a question)
         written = set()
         for m in _WRITTEN_TITLE.finditer(question):

@@ -217,7 +217,7 @@ def _load_generation(index_dir: Path, gen: Path, expect_model: str | None, verif
         # flagged by other rules than this program's (« about the document »): flagged again, in memory only —
         # the index may be read-only or shared; the next ingest writes the new flags
         log.info("Index %s : phrases « sur un document » marquées par d'autres règles, marquées à nouveau "
-                    "(%d phrases)", index_dir, len(sentences))
+                 "(%d phrases)", index_dir, len(sentences))
         sentences = reflag(sentences, [c.text for c in chunks])
     return Index(path=gen, manifest=manifest, chunks=chunks, vectors=vectors, faiss=index, bm25=bm25,
                  sentences=sentences, sentence_vectors=sentence_vectors,
