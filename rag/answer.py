@@ -277,6 +277,18 @@ class ExtractiveAnswerer:
         """A sentence or two says too little: the answer goes on with what its lead's document says next."""
         words_n = sum(x.n_words for _, sents in parts for x in sents)
         label, lead = parts[0]
+        if words_n < FILL_UNDER and len(parts) == 2 and all(lab for lab, _ in parts):
+            # a comparison whose sides are short (two notes' first sentences): each side reads on in its document
+            # by a sentence, while the answer stays within its length — the shorter side first
+            taken = {x.text for _, sents in parts for x in sents}
+            out = dict(enumerate(parts))
+            for i in sorted(out, key=lambda k: sum(x.n_words for x in out[k][1])):
+                lab, sents = out[i]
+                more = self.composer.following(sents, taken, ANSWER_WORDS - words_n, max_sents=1) if sents else []
+                taken |= {x.text for x in more}
+                words_n += sum(x.n_words for x in more)
+                out[i] = (lab, sents + more)
+            return [out[i] for i in sorted(out)]
         if words_n >= FILL_UNDER or label or not lead:
             return parts
         taken = {x.text for _, sents in parts for x in sents}

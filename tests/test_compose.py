@@ -241,6 +241,17 @@ def test_comparison_sides_edge_cases_are_not_two_names(question):
     assert got is None or not any(fold(x).lower().startswith(("pour ", "sel,")) for x in got)
 
 
+def test_short_comparison_sides_read_on_in_their_documents(corpus_answerer):
+    from rag.compose import ANSWER_WORDS
+    ans = corpus_answerer.answer("Économie sociale ou économie solidaire : qu'est-ce qui les distingue ?")
+    _assert_grounded(ans)
+    blocks = ans.text.split("\n\n")
+    assert [b.split("\n")[0] for b in blocks] == ["Économie sociale :", "économie solidaire :"]
+    # two sentences a side said when each was born, not what sets the solidarity economy apart
+    assert "réciprocité" in blocks[1]
+    assert len(re.sub(r"\[\d+\]", "", ans.text).split()) <= ANSWER_WORDS + 10
+
+
 def test_comparison_sides_from_the_wording_not_the_plan(corpus_index):
     # the plan's slots keep the frame's words (« SCIC confonds toujours »); the question's own wording names
     # both sides, so each gets its span
