@@ -366,20 +366,36 @@ class ExtractiveAnswerer:
                     seen.add(h.chunk.doc_id)
             order = {t: i for i, t in enumerate(RESOURCE_TYPES)}
             return sorted(readings, key=lambda r: (r not in own, order.get(r.meta.get("type"), 99)))
+        # the resources the cited documents link to (« Voir aussi »: chosen by whoever wrote them) that are close
+        # to the question come first, then those retrieval found; retrieval alone proposed loosely related
+        # resources in the question's language (« Quelles sont les limites du microcrédit ? » → entreprises
+        # sociales au Sénégal)
+        linked: dict[str, float] = {}
+        for c in ans.citations:
+            for d in docs.get(c.chunk.doc_id, {}).get("see_also") or []:
+                if d in cited or d in linked or docs.get(d, {}).get("type") not in RESOURCE_TYPES:
+                    continue
+                drows = self.composer.rows_of_doc(d)
+                sim = max((float(idx.vectors[r] @ qvec) for r in drows), default=-1.0)
+                if sim >= floor - self.relevance["margin"]:    # chosen by a person: a looser floor
+                    linked[d] = sim
+        chosen = sorted(linked, key=lambda d: -linked[d])[:FURTHER_MAX]
+        rank = {d: i for i, d in enumerate(chosen)}
         for h in hits:
-            if h.chunk.doc_id in cited or h.chunk.meta.get("type") not in RESOURCE_TYPES:
+            if len(chosen) >= FURTHER_MAX:
+                break
+            if h.chunk.doc_id in cited or h.chunk.doc_id in rank or h.chunk.meta.get("type") not in RESOURCE_TYPES:
                 continue
             sim = max(float(idx.vectors[rows[c.chunk_id]] @ qvec) for c in (h.passages or [h.chunk]))
             if sim < floor:
                 continue
-            picked.append(h)
-            if len(picked) >= FURTHER_MAX:
-                break
-        if len(picked) < FURTHER_MIN:
+            chosen.append(h.chunk.doc_id)
+            rank[h.chunk.doc_id] = len(rank) + h.rank
+        if len(chosen) < FURTHER_MIN:
             return []
         order = {t: i for i, t in enumerate(RESOURCE_TYPES)}
-        picked.sort(key=lambda h: (order.get(h.chunk.meta.get("type"), 99), h.rank))
-        return [Reading(doc_id=h.chunk.doc_id, meta=dict(h.chunk.meta)) for h in picked]
+        readings = [Reading(doc_id=d, meta=dict(docs[d])) for d in chosen]
+        return sorted(readings, key=lambda r: (order.get(r.meta.get("type"), 99), rank[r.doc_id]))
 
 
 def _by_authors(docs: dict[str, dict], authors, cited: set[str]) -> list[Reading]:

@@ -286,6 +286,18 @@ def test_further_reading_is_relevant_uncited_and_grouped_by_type(corpus_answerer
     assert {"title", "authors", "year", "type", "doc_id"} <= set(j[0])
 
 
+@pytest.mark.parametrize("question, linked", [
+    # the cited note links to these (« Voir aussi »); retrieval alone proposed English resources on social
+    # innovation in general, or case studies of other subjects
+    ("What are the criticisms of fair trade?", "auroi-yepez-2006-economie-solidaire-commerce-equitable"),
+    ("Quelles sont les limites du microcrédit ?", "labo-ess-2017-banco-palmas"),
+])
+def test_further_reading_starts_from_what_the_cited_documents_link_to(corpus_answerer, question, linked):
+    ans = corpus_answerer.answer(question)
+    assert linked in {r.doc_id for r in ans.further}
+    assert not {c.chunk.doc_id for c in ans.citations} & {r.doc_id for r in ans.further}
+
+
 def test_not_found_keeps_its_behaviour(corpus_answerer):
     ans = corpus_answerer.answer("Quelle est la recette de la tarte tatin ?")
     assert not ans.found and ans.citations == [] and ans.further == [] and ans.hits
