@@ -249,7 +249,9 @@ class Assistant:
             if first is not None and first.mode == "llm":
                 yield first   # the model has already written: it is not asked twice
                 return
-            plan = dataclasses.replace(plan, place_docs=())
+            # the subject in general: the place no longer steers the answer's opening
+            plan = dataclasses.replace(plan, place_docs=(), hint={k: v for k, v in (plan.hint or {}).items()
+                                                                   if k != "places"})
             after = yield from self._collect(self._execute(plan, filters, use_intent))
             places = " ou ".join(plan.slots.places)
             after.warnings.append(f"Les ressources sur {places} ne parlent pas de « {plan.slots.topic} » : réponse "
