@@ -109,7 +109,11 @@ _RECENT_SUP = re.compile(r"(?<![\w-])(?:les? plus recente?s?|la plus recente|les
                          r"mais recentes?|mais nov[oa]s?|plus recente?s?|plus recents)(?![\w-])")
 _COMPARE = re.compile(r"(?<![\w-])(?:differen\w*|differs?|diferen\w*|difiere\w*|difere\w*|distingu\w*|distinction|compar\w*|versus|vs|"
                       r"contraste\w*|oppos\w*|nuances?|ressembl\w*|points? communs?|en commun|in common|"
-                      r"pareil|same thing|lo mismo|a mesma coisa|mesma coisa)(?:-t-(?:il|elle|ils|elles))?(?![\w-])")
+                      r"pareil|same thing|lo mismo|a mesma coisa|mesma coisa|"
+                      # « Quel lien y a-t-il entre A et B ? »: how two things relate
+                      r"(?:lien|liens|rapport|rapports|relation|relations|link|links|relationship|relacion|relacao)"
+                      r"(?: y a-t-il| existe-t-il| is there| there is| hay| ha)? (?:entre|between))"
+                      r"(?:-t-(?:il|elle|ils|elles))?(?![\w-])")
 _FACET = re.compile(r"(?<![\w-])(?:par|per|by|por|selon|according to|segun) (?P<f>types?|sortes?|genres?|"
                     r"categories?|kinds?|tipos?|langues?|languages?|idiomas?|linguas?|pays|countries|paises|"
                     r"regions?|annees?|years?|anos?|decennies?|decades?|decadas?)(?![\w-])|"
@@ -147,7 +151,7 @@ _WAS_PUBLISHED = re.compile(r"(?<![\w-])(?:a ete|ont ete|est|sont|a|ont) (?:publ
 _DID_WHAT = re.compile(r"^qu'est-ce qu(?:e |')(?!vous |tu |on |il y )[^?]{2,60}? (?:a|ont|avait|avaient|va|vont|peut|"
                        r"peuvent|doit|doivent|apporte|apportent|change|changent|permet|permettent)(?![\w-])")
 # « Qu'est-ce que vous avez de Draperi ? »: what the collection holds, not what something is
-_HAVE_WHAT = re.compile(r"^(?:qu'est-ce que|qu'est-ce qu'|que|qu') ?(?:vous avez|tu as|t'as|on a|il y a|vous proposez|"
+_HAVE_WHAT = re.compile(r"^(?:qu'est[- ]ce que|qu'est[- ]ce qu'|que|qu') ?(?:vous avez|tu as|t'as|on a|il y a|vous proposez|"
                         r"avez-vous|as-tu|y a-t-il|(?:le|la|l'|ce|cette) ?[\w-]+ (?:propose|offre|contient|recense|"
                         r"heberge|a))(?![\w-])")
 _DEFINE = re.compile(

@@ -49,7 +49,7 @@ def type_label(t: str | None, n: int = 2) -> str:
 # Type nouns (folded regex alternations). Inside each alternation the longer phrase comes first, so that
 # « études de cas » is not read as « études ».
 TYPE_NOUNS: dict[str, str] = {
-    "etude_de_cas": (r"etudes? de cas|cas d'etudes?|cas pratiques|cas concrets|exemples? concrets?|case[- ]stud(?:y|ies)|estudios? de casos?|"
+    "etude_de_cas": (r"etudes? de cas|cas d'etudes?|cas pratiques|cas concrets|exemples? concrets?|case[- ]stud(?:y|ies|ys)|estudios? de casos?|"
                      r"estudos? de casos?"),
     "outil_pedagogique": (
         r"outils? (?:pedagogiques?|didactiques?)|(?:ressources?|supports?|kits?|materiels?|fiches?|modules?) "
@@ -78,7 +78,8 @@ TYPE_NOUNS: dict[str, str] = {
 RECENTLY = r"dernierement|recemment|lately|recently|recientemente|recentemente"
 
 # Nouns for « resources » in general: a catalogue question about them counts every resource type.
-GENERIC_NOUNS = (r"ressources?|resources?|recursos?|documents?|documentos?|docs?|fiches?|trucs?|references?|referencias?|"
+# (« ressouces », « ressoures »: the word typed with a letter missed)
+GENERIC_NOUNS = (r"ressources?|resources?|res?sou?r?ces|recursos?|documents?|documentos?|docs?|fiches?|trucs?|stuff|references?|referencias?|"
                  r"titres?|titulos?|textes?|textos?|items?|entrees?|travaux|ecrits|works|obras?|trabalhos|"
                  r"trabajos|materials?|materiales|materiais|contenus?|contents?|conteudos?|"
                  r"contenidos?|lectures?|readings?|lecturas?|leituras?")

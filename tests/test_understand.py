@@ -364,6 +364,13 @@ def test_a_type_an_author_never_signed_lists_the_authors_other_resources(assista
     # polite frames are not the topic of a count
     ("Pourriez-vous me dire combien d'ouvrages ont été publiés avant 2010 ?", "catalog_count",
      {"types": ("publication",), "year_max": 2009, "topic": ""}),
+    # from the sixth blind set: a letter missed, « qu'est ce que » without its hyphen, "stuff", how two things relate
+    ("nombre de ressouces sur les monnaies locales ?", "catalog_count", {}),
+    ("qu'est ce que vous avez de Draperi dans la doc", "catalog_list", {"authors": ("Draperi",)}),
+    ("Could you list the case studys about Brazil?", "catalog_list", {"types": ("etude_de_cas",)}),
+    ("hi, what's the newest stuff you've got on Quebec's social economy?", "catalog_recent", {"recent": True}),
+    ("Quel lien y a-t-il entre microcrédit et finance solidaire ?", "comparison",
+     {"compare": ("microcrédit", "finance solidaire")}),
 ])
 def test_catalogue_phrasings_seen_in_a_blind_set(assistant, question, route, slots):
     u = assistant.understand(question)
