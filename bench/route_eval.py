@@ -34,7 +34,7 @@ from rag.vocab import INCLUDES, NOT_RESOURCES, PLACES, normalize  # noqa: E402
 DEFAULT_FILES = [ROOT / "bench" / "route_paraphrases.jsonl", ROOT / "bench" / "route_team.jsonl",
                  ROOT / "bench" / "route_blind.jsonl", ROOT / "bench" / "route_blind2.jsonl",
                  ROOT / "bench" / "route_blind3.jsonl", ROOT / "bench" / "route_blind4.jsonl",
-                 ROOT / "bench" / "route_blind5.jsonl"]
+                 ROOT / "bench" / "route_blind5.jsonl", ROOT / "bench" / "route_blind6.jsonl"]
 EXACT = ("types", "languages", "places", "year_min", "year_max", "recent")
 
 
