@@ -347,7 +347,6 @@ class ExtractiveAnswerer:
         idx = self.retriever.index
         rows = self.composer.row_of
         floor = self.relevance.get("further", self.relevance["weak"]) - CROSS_LINGUAL_SHIFT - self.relevance["margin"]
-        picked: list[Hit] = []
         docs = self.composer.names.documents
         own = _by_authors(docs, authors, cited) if authors else []
         own += sorted((Reading(doc_id=d, meta=dict(docs[d])) for d in mentions
