@@ -34,6 +34,7 @@ from .conversation import Conversation, Turn, complete
 from .errors import QueryError
 from .intent import RECENT_YEARS, detect_intent, period_label, this_year
 from .retrieve import Filters, Retriever
+from .question import comparison_sides
 from .router import CATALOG_ROUTES, Router
 from .text import analyze
 from .types import Answer
@@ -92,8 +93,9 @@ class Assistant:
             if not u.rule:
                 # the follow-up asks the same kind of thing about something else; a definition or comparison
                 # followed by « et au Québec ? » asks for passages on that subject there
+                # — unless it names a second thing to set against the first (« Et la différence avec une Scop ? »)
                 route = last.route if last.route in CATALOG_ROUTES or last.route == "resource_request" \
-                    else "passage"
+                    else "comparison" if comparison_sides(standalone) else "passage"
         explicit = filters or Filters()
         plan = Plan(question, route=route, slots=slots, standalone=standalone, followup=followup, rule=u.rule,
                     explicit=explicit)

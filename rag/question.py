@@ -54,6 +54,10 @@ _COMPARE = [
     re.compile(r"^\s*(?P<a>[^,?:]{2,50}?)\s+(?:ou|et|or|and|o|y|e|vs\.?|versus)\s+(?P<b>[^,?:]{2,50}?)\s*[:,?]\s*"
                r"[^:]*?(?:distingu|diff[èée]r|m[êe]me chose|compar|same thing|differ|diferen|nuance|oppos|confon|"
                r"mesma coisa|misma cosa|same\b)", re.I),
+    # « SCIC la différence avec une Scop » (a follow-up « Et la différence avec une Scop ? » read with the subject
+    # before it)
+    re.compile(r"^\s*(?P<a>[^,?:]{2,40}?)\s+(?:et\s+)?(?:la |les |une |the |a )?(?:diff[ée]rences?|differences?|"
+               r"diferencias?|diferen[çc]as?)\s+(?:avec|with|from|con|com)\s+(?P<b>[^,?:]{2,40}?)\s*[?？.!]*\s*$", re.I),
     re.compile(r"(?:en quoi|how (?:does|do|is|are))\s+(?P<a>.+?)\s+(?:diff[èe]re\w*|se distingue\w*|"
                r"se diff[ée]rencie\w*|differs?|different)(?:-t-(?:il|elle|ils|elles))?\s+(?:de la |du |des |de l['’]|"
                r"d['’]|de |from the |from )(?P<b>.+?)\s*[?？.!]*\s*$", re.I),
@@ -181,7 +185,8 @@ def comparison_sides(question: str) -> list[str] | None:
         m = pat.search(q)
         if m and pat is _COMPARE[-1] and (_QUESTION_WORD.match(m.group("a")) or len(m.group("a").split()) > 4):
             continue
-        if m and _FRAME_LEAD.match(m.group("a")):
+        if m and (_FRAME_LEAD.match(m.group("a")) or _QUESTION_WORD.match(m.group("a").strip())
+                  or m.group("a").strip().lower() in ("et", "and", "y", "e", "mais", "but", "alors", "so")):
             continue    # « Pour Dacheux et Goujon, qu'est-ce qui distingue… »: whose view, not what is compared
         if m:
             a, b = clean_subject(_COMPARE_LEAD.sub("", m.group("a"))), clean_subject(m.group("b"))

@@ -190,6 +190,15 @@ def test_a_place_whose_resources_never_name_the_subject_gets_the_subject_in_gene
     assert "Les ressources sur Québec ne parlent pas de « PTCE » : réponse sur le sujet en général." in a.warnings
 
 
+def test_a_follow_up_that_names_a_second_thing_is_a_comparison(assistant):
+    conv = Conversation()
+    assistant.ask("Qu'est-ce qu'une SCIC ?", conversation=conv)
+    a = assistant.ask("Et la différence avec une Scop ?", conversation=conv)
+    assert a.query == "SCIC la différence avec une Scop" and a.found
+    assert [b.split("\n")[0] for b in a.text.split("\n\n")] == ["SCIC :", "Scop :"]
+    assert [c.chunk.doc_id for c in a.citations][-1] == "scop"
+
+
 # ---------------------------------------------------------------- one owner for a turn
 
 def test_router_examples_are_cached_for_a_fast_start(assistant):
