@@ -18,7 +18,7 @@ import numpy as np
 from .catalog import author_matches
 from .compose import ANSWER_WORDS, FILL_UNDER, Composer, Sent
 from .gate import CROSS_LINGUAL_SHIFT, DEFAULT_RELEVANCE, RELEVANCE, Evidence, RelevanceGate  # noqa: F401
-from .question import (_CRITIQUE_Q, asks_about, asks_results, clean_side, comparison_sides, critique_subject,
+from .question import (_CRITIQUE_Q, SEEN_BY, asks_about, asks_results, clean_side, comparison_sides, critique_subject,
                        definition_subject, how_subject, subject_forms)
 from .retrieve import Filters, Retriever
 from .text import analyze_query, detect_language
@@ -58,10 +58,6 @@ def contextual_query(question: str, history: list[str] | None) -> str:
     follow_up = (_FOLLOW_UP_START.match(question) is not None or len(content) <= 3
                  or (_ANAPHORA.search(question) is not None and len(content) <= 6))
     return f"{history[-1]} {question}" if follow_up else question
-
-
-# « …, selon Dacheux et Goujon », "according to the Centre Avec": whose view the question asks for
-_SEEN_BY = re.compile(r"\b(?:selon|d['’]apr[èe]s|according to|seg[úu]n|segundo|de acordo com)\s", re.I)
 
 
 class Answerer(Protocol):
@@ -112,11 +108,10 @@ class ExtractiveAnswerer:
         if not hits or not (titled or debated or named_surely or self._relevant(query, qvec, hits, cands)
                             or self._relevant_in_parts(question, hits)):
             return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
-        # the question's own wording of its two sides when it has one (the plan's slots keep the frame's words:
-        # « Scop et SCIC, je les confonds » → "SCIC confonds toujours"), else the plan's
-        # a comparison seen by a resource the question names (« …, selon Dacheux et Goujon ») is answered from
-        # that resource's passages, not from each side's note
-        seen_by = bool(named and _SEEN_BY.search(question))
+        # The sides as the question words them when it can (the plan's slots keep the frame's words: « Scop et
+        # SCIC, je les confonds » → "SCIC confonds toujours"), else the plan's. A comparison seen by a resource
+        # the question names (« …, selon Dacheux et Goujon ») is answered from that resource's passages.
+        seen_by = bool(named and SEEN_BY.search(question))
         sides = comparison_sides(question) if route in (None, "comparison") and not seen_by else None
         if route == "comparison" and not sides and not seen_by:
             sides = hint.get("compare")
@@ -281,14 +276,14 @@ class ExtractiveAnswerer:
             # a comparison whose sides are short (two notes' first sentences): each side reads on in its document
             # by a sentence, while the answer stays within its length — the shorter side first
             taken = {x.text for _, sents in parts for x in sents}
-            out = dict(enumerate(parts))
-            for i in sorted(out, key=lambda k: sum(x.n_words for x in out[k][1])):
+            out = list(parts)
+            for i in sorted(range(len(out)), key=lambda k: sum(x.n_words for x in out[k][1])):
                 lab, sents = out[i]
                 more = self.composer.following(sents, taken, ANSWER_WORDS - words_n, max_sents=1) if sents else []
                 taken |= {x.text for x in more}
                 words_n += sum(x.n_words for x in more)
                 out[i] = (lab, sents + more)
-            return [out[i] for i in sorted(out)]
+            return out
         if words_n >= FILL_UNDER or label or not lead:
             return parts
         taken = {x.text for _, sents in parts for x in sents}
@@ -379,22 +374,21 @@ class ExtractiveAnswerer:
                 if sim >= floor - self.relevance["margin"]:    # chosen by a person: a looser floor
                     linked[d] = sim
         chosen = sorted(linked, key=lambda d: -linked[d])[:FURTHER_MAX]
-        rank = {d: i for i, d in enumerate(chosen)}
         for h in hits:
             if len(chosen) >= FURTHER_MAX:
                 break
-            if h.chunk.doc_id in cited or h.chunk.doc_id in rank or h.chunk.meta.get("type") not in RESOURCE_TYPES:
+            if h.chunk.doc_id in cited or h.chunk.doc_id in chosen or h.chunk.meta.get("type") not in RESOURCE_TYPES:
                 continue
             sim = max(float(idx.vectors[rows[c.chunk_id]] @ qvec) for c in (h.passages or [h.chunk]))
             if sim < floor:
                 continue
             chosen.append(h.chunk.doc_id)
-            rank[h.chunk.doc_id] = len(rank) + h.rank
         if len(chosen) < FURTHER_MIN:
             return []
         order = {t: i for i, t in enumerate(RESOURCE_TYPES)}
-        readings = [Reading(doc_id=d, meta=dict(docs[d])) for d in chosen]
-        return sorted(readings, key=lambda r: (order.get(r.meta.get("type"), 99), rank[r.doc_id]))
+        # grouped by type; inside a type, in the order chosen (linked first, then retrieval's rank)
+        return sorted((Reading(doc_id=d, meta=dict(docs[d])) for d in chosen),
+                      key=lambda r: order.get(r.meta.get("type"), 99))
 
 
 def _by_authors(docs: dict[str, dict], authors, cited: set[str]) -> list[Reading]:

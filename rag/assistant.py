@@ -33,8 +33,8 @@ from .catalog import CatalogQuery, _has_phrase, _place_aliases, answer_catalog
 from .conversation import Conversation, Turn, complete
 from .errors import QueryError
 from .intent import RECENT_YEARS, detect_intent, period_label, this_year
-from .retrieve import Filters, Retriever
 from .question import comparison_sides
+from .retrieve import Filters, Retriever
 from .router import CATALOG_ROUTES, Router
 from .text import analyze
 from .types import Answer

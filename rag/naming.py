@@ -42,6 +42,7 @@ class DocumentNames:
         self._titles: dict[str, set[str]] | None = None
         self._norm_titles: dict[str, str] = {}
         self._main_titles: dict[str, str] = {}      # before a subtitle: what people write of a title
+        self._place_share: dict[str, float] = {}
         self._named: dict[str, tuple[str, bool] | None] = {}   # per question: focus asks up to three times
         self._df_table = None
         self._documents: dict[str, dict] | None = None
@@ -170,11 +171,14 @@ class DocumentNames:
         return set.intersection(*(set().union(*(self._authors.get(f, set()) for f in forms)) for forms, _, _ in names))
 
     def share_about(self, place: str) -> float:
-        """The share of the documents whose countries name `place`."""
-        aliases = _place_aliases(place)
-        docs = list(self.documents.values())
-        n = sum(_has_phrase(" ".join(m.get("countries") or []), aliases) for m in docs)
-        return n / max(1, len(docs))
+        """The share of the documents whose countries name `place` (counted once per place: every answer to a
+        question that names a place asks)."""
+        if place not in self._place_share:
+            aliases = _place_aliases(place)
+            docs = list(self.documents.values())
+            n = sum(_has_phrase(" ".join(m.get("countries") or []), aliases) for m in docs)
+            self._place_share[place] = n / max(1, len(docs))
+        return self._place_share[place]
 
     def named_resource(self, question: str) -> tuple[str, bool] | None:
         if question not in self._named:
@@ -205,8 +209,9 @@ class DocumentNames:
                 in_title.add(d)
         # a title written out without quotes (« que critique le livre Du social business à l'économie solidaire
         # ? »): its main part, long enough not to be a notion's name (« Principes d'économie solidaire » is one),
-        # written as a title — after a word for a work or with a capital inside the sentence (« l'économie sociale et solidaire » names a notion, and
-        # « Économie sociale ou entreprise sociale : … » opens a question)
+        # written as a title — after a word for a work or with a capital inside the sentence (« l'économie
+        # sociale et solidaire » names a notion, and « Économie sociale ou entreprise sociale : … » opens a
+        # question)
         written = set()
         for m in _WRITTEN_TITLE.finditer(question):
             tail = f" {norm(question[m.start('t'):])} "

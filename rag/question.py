@@ -69,7 +69,12 @@ _QUESTION_WORD = re.compile(r"^(?:comment|pourquoi|quand|où|ou|qui|que|quoi|que
                             r"peut-on|combien|how|why|what|which|who|when|where|c[óo]mo|por qu[ée]|qu[ée]|qual|quais|"
                             r"quem|onde)\b", re.I)
 
-_FRAME_LEAD = re.compile(r"^\s*(?:pour|selon|d['’]apr[èe]s|according to|for|para|segundo|seg[úu]n)\s", re.I)
+# « selon X », « d'après X », "according to X": whose view a question asks for
+_VIEW_OF = r"selon|d['’]apr[èe]s|according to|seg[úu]n|segundo"
+# « Pour Dacheux et Goujon, … »: a question that opens on whose view it asks
+_FRAME_LEAD = re.compile(rf"^\s*(?:pour|for|para|{_VIEW_OF})\s", re.I)
+# « …, selon Dacheux et Goujon », "according to the Centre Avec": the view asked for, anywhere in the question
+SEEN_BY = re.compile(rf"\b(?:{_VIEW_OF}|de acordo com)\s", re.I)
 
 _COMPARE_LEAD = re.compile(r"^(?:quelle est la |quelles sont les |what is the |what are the |what['’]s the |what['’]s |"
                            r"cu[áa]l es la |qual (?:é|e) a |la |les |the |a |as )", re.I)
