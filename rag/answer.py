@@ -60,6 +60,12 @@ def contextual_query(question: str, history: list[str] | None) -> str:
     return f"{history[-1]} {question}" if follow_up else question
 
 
+ANNOUNCE_WORDS = 10    # a sentence this short, with words that point ahead, announces rather than says
+ANNOUNCE_SLACK = 30    # what an announcement's follow-up may add past the answer's usual length
+_ANNOUNCES = re.compile(r"\b(?:ensuite|suivante?s?|deux|trois|quatre|cinq|plusieurs|quelques|certaine?s|ce qui)\b|:\s*$",
+                        re.I)
+
+
 class Answerer(Protocol):
     def answer(self, question: str, history: list[str] | None = None, filters: Filters | None = None, *,
                hint: dict | None = None) -> Answer: ...
@@ -129,7 +135,7 @@ class ExtractiveAnswerer:
             if not lead:
                 return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
             parts = self._completed(question, defined, query, lead, cands, named, qvec)
-        ans = self._compose(question, query, hits, self._filled(parts))
+        ans = self._compose(question, query, hits, self._kept_promises(self._filled(parts)))
         mentions = self.composer.names.mentioning(question) if named else set()
         ans.further = self.further(found_hits, ans, qvec, authors=hint.get("authors") or (), mentions=mentions)
         return ans
@@ -289,6 +295,30 @@ class ExtractiveAnswerer:
         taken = {x.text for _, sents in parts for x in sents}
         more = self.composer.following(lead, taken, ANSWER_WORDS - words_n)
         return [(None, lead + more)] + parts[1:]
+
+    def _kept_promises(self, parts: list[tuple[str | None, list[Sent]]]) -> list[tuple[str | None, list[Sent]]]:
+        """A short sentence that announces what its document says next (« Gadrey élargit ensuite la
+        perspective. », « On distingue deux familles. ») and closes its run in the answer is followed by that
+        next sentence when it fits: quoted alone, it promises and says nothing."""
+        words_n = sum(x.n_words for _, sents in parts for x in sents)
+        taken = {x.text for _, sents in parts for x in sents}
+        out = []
+        for label, sents in parts:
+            kept: list[Sent] = []
+            for i, x in enumerate(sents):
+                kept.append(x)
+                nxt = sents[i + 1] if i + 1 < len(sents) else None
+                if x.n_words > ANNOUNCE_WORDS or not _ANNOUNCES.search(x.text) or \
+                        (nxt is not None and nxt.row == x.row and nxt.idx == x.idx + 1):
+                    continue
+                more = self.composer.following([x], taken, ANSWER_WORDS + ANNOUNCE_SLACK - words_n, max_sents=1)
+                # the next sentence in its paragraph, or the first of the next passage (passages overlap)
+                if more and more[0].chunk.doc_id == x.chunk.doc_id and (more[0].row != x.row or more[0].para == x.para):
+                    kept.append(more[0])
+                    taken.add(more[0].text)
+                    words_n += more[0].n_words
+            out.append((label, kept))
+        return out
 
     # -- relevance --------------------------------------------------------------------------------
     def _relevant(self, query: str, qvec: np.ndarray, hits: list[Hit], cands: list[Sent] | None = None) -> bool:

@@ -26,6 +26,10 @@ _POINTS_BACK = re.compile(r"\b(?:ensuite|enfin|également|aussi|d'où|dès lors|
                           # « Une deuxième partie traite… », « La seconde est… »: an ordinal past the first
                           r"deuxième|seconde?|troisième|quatrième|cinquième|third|fourth|fifth|segund[oa]|"
                           r"tercer[oa]?|terceir[oa]|cuart[oa]|quart[oa])\b", re.I)
+# A pronoun subject after an opening phrase (« Membre du conseil…, elle a collaboré… », « Selon lui, … »): the person
+# or thing it stands for was named before. Not the impersonal « il » (« En France, il n'existe pas… »).
+_LEANS_LATE = re.compile(r"^[^,;:()«»]{2,90},\s+(?:il|elle|ils|elles)\s+(?!(?:n')?(?:existe|faut|s'agit|y a)\b)|"
+                         r"^(?:selon|pour|d'après|chez)\s+(?:lui|elle|eux|elles)\b", re.I)
 _POSSESSIVE = re.compile(r"^(?:son|sa|ses|leur|leurs|his|her|its|their|su|sus|seu|sua|seus|suas)\b", re.I)
 # A note's closing list of the corpus's resources on its subject speaks about documents, not the subject.
 _CORPUS_SECTION = re.compile(r"^\s*(?:dans le corpus|pour aller plus loin|ressources du corpus|in the corpus)\b", re.I)
@@ -40,7 +44,7 @@ _QUANTITY = re.compile(r"\d+(?:[,.]\d+)?\s?(?:%|€|\$|euros?|millions?|milliard
 def leans(text: str) -> bool:
     """Whether a sentence builds on the one before it (a pronoun or connector first, or a pointer among its
     first five words)."""
-    return bool(_LEANS.match(text) or _POINTS_BACK.search(" ".join(text.split()[:5])))
+    return bool(_LEANS.match(text) or _POINTS_BACK.search(" ".join(text.split()[:5])) or _LEANS_LATE.match(text))
 
 
 def quantities(text: str) -> int:
