@@ -19,7 +19,8 @@ from .catalog import author_matches
 from .compose import ANSWER_WORDS, FILL_UNDER, Composer, Sent
 from .gate import CROSS_LINGUAL_SHIFT, DEFAULT_RELEVANCE, RELEVANCE, Evidence, RelevanceGate  # noqa: F401
 from .question import (_CRITIQUE_Q, SEEN_BY, asks_about, asks_results, clean_side, comparison_sides, critique_subject,
-                       definition_subject, how_subject, subject_forms)
+                       definition_subject, how_subject, person_subject, subject_forms)
+from .profile import profile, stays_on
 from .retrieve import Filters, Retriever
 from .text import analyze_query, detect_language
 from .types import RESOURCE_TYPES, Answer, Citation, Hit, Reading
@@ -101,8 +102,12 @@ class ExtractiveAnswerer:
         qvec = self.retriever.embedder.encode_queries([query])[0]
         within = {h.chunk.doc_id for h in hits} if filters else None
         route = hint.get("route")
-        defined = definition_subject(question)   # « Qu'est-ce que X ? » → X; None for other questions
-        titled = self._titled_note(question, defined if route in (None, "definition") else None, hits, found_hits,
+        person = person_subject(question)        # « Qui est X ? », « X, c'est qui ? » → X
+        defined = definition_subject(question) or person   # « Qu'est-ce que X ? » → X; None for other questions
+        # a person is not a notion: no note is titled after them (« Quem é Maria Nowak…? » is not the note on
+        # microcredit)
+        titled = None if person else self._titled_note(question, defined if route in (None, "definition") else None,
+                                                       hits, found_hits,
                                    qvec, within)
         # « ¿Qué críticas se le hacen al comercio justo? »: the note on the subject criticised, named in another
         # language — read whole, its debate section first
@@ -134,8 +139,10 @@ class ExtractiveAnswerer:
                                       named_surely)
             if not lead:
                 return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
-            parts = self._completed(question, defined, query, lead, cands, named, qvec)
-        ans = self._compose(question, query, hits, self._kept_promises(self._filled(parts)))
+            if person:
+                lead = stays_on(lead, person)
+            parts = self._completed(question, defined, query, lead, cands, named, qvec, person)
+        ans = self._compose(question, query, hits, self._kept_promises(self._filled(parts, person)))
         mentions = self.composer.names.mentioning(question) if named else set()
         ans.further = self.further(found_hits, ans, qvec, authors=hint.get("authors") or (), mentions=mentions)
         return ans
@@ -257,7 +264,7 @@ class ExtractiveAnswerer:
         return self.composer.with_antecedent(lead or self.composer.general(cands, hint.get("places")))
 
     def _completed(self, question: str, defined: str | None, query: str, lead: list[Sent], cands: list[Sent],
-                   named: str | None, qvec: np.ndarray) -> list[tuple[str | None, list[Sent]]]:
+                   named: str | None, qvec: np.ndarray, person: str | None = None) -> list[tuple[str | None, list[Sent]]]:
         """The lead, then more of its own document when it is short (its figures, how it works) — first when the
         question names that document, else within what sentences from other sources leave of the length —
         and at most two sentences from other sources that add content."""
@@ -269,12 +276,18 @@ class ExtractiveAnswerer:
             bare = asks_about(question) or bool(defined)
             lead = lead + self.composer.substance(lead, cands, named=own, in_order=bare and not results,
                                                   results=results, qvec=qvec, critique=critique)
+        if person:
+            # who they are, as other resources say it, rather than sentences that only share the question's words
+            # or what the lead's document says next of someone else
+            extras = profile(self.composer, person, lead, qvec, ANSWER_WORDS - sum(x.n_words for x in lead))
+            return [(None, lead)] + ([(None, extras)] if extras else [])
         extras = self.composer.extras(lead, cands, query)
         if not (own or results or critique):
             lead = lead + self.composer.substance(lead, cands, budget=ANSWER_WORDS - sum(x.n_words for x in extras))
         return [(None, lead)] + ([(None, extras)] if extras else [])
 
-    def _filled(self, parts: list[tuple[str | None, list[Sent]]]) -> list[tuple[str | None, list[Sent]]]:
+    def _filled(self, parts: list[tuple[str | None, list[Sent]]], person: str | None = None) \
+            -> list[tuple[str | None, list[Sent]]]:
         """A sentence or two says too little: the answer goes on with what its lead's document says next."""
         words_n = sum(x.n_words for _, sents in parts for x in sents)
         label, lead = parts[0]
@@ -294,6 +307,8 @@ class ExtractiveAnswerer:
             return parts
         taken = {x.text for _, sents in parts for x in sents}
         more = self.composer.following(lead, taken, ANSWER_WORDS - words_n)
+        if person:
+            more = stays_on(lead + more, person)[len(lead):]
         return [(None, lead + more)] + parts[1:]
 
     def _kept_promises(self, parts: list[tuple[str | None, list[Sent]]]) -> list[tuple[str | None, list[Sent]]]:

@@ -31,7 +31,7 @@ _DEF_QUOTED = re.compile(rf"[«“\"]\s*(?P<s>[^»”\"]{{2,60}}?)\s*[»”\"][^
 
 # words after the subject that are not part of it: « …, concrètement ? », "… do?", « … en France ? »
 _SUBJECT_TAIL = re.compile(r"(?:\s*,.*|\s+(?:et|and|y|e)\s+(?:comment|pourquoi|quels?|quelles?|qui|que|quoi|où|how|why|"
-                           r"what|who|which|c[óo]mo|por qu[ée]|qu[ée]|qual|quais|quem)\b.*|\s+(?:exactement|concr[èe]tement|au juste|exactly|do|mean|stand for|m[êe]me|same|mesmo|mismo)|\s+comme\s+[\w'’-]+|\s+(?:mean|means|stand for)\s.*)$", re.I)
+                           r"what|who|which|c[óo]mo|por qu[ée]|qu[ée]|qual|quais|quem|o que|qu['’]|d['’]où|à quoi)\b.*|\s+(?:exactement|concr[èe]tement|au juste|exactly|do|mean|stand for|m[êe]me|same|mesmo|mismo)|\s+comme\s+[\w'’-]+|\s+(?:mean|means|stand for)\s.*)$", re.I)
 
 _PLACE_TAIL = re.compile(r"\s+(?:en|au|aux|dans|selon|pour|in|según|segun|na|no|nos|nas|au sens)\s.*$", re.I)
 
@@ -156,6 +156,28 @@ _ABOUT_Q = re.compile(r"^\s*[¿¡]?\s*(?:(?:tell|talk to) me (?:about|of)|what d
                       r"c['’][ée]tait quoi|qu['’]est-ce que c['’][ée]tait|me fal[ae] (?:de|do|da|dos|das|sobre)|"
                       r"fal[ae](?:-me)? (?:de|do|da|dos|das|sobre)|h[áa]blame (?:de|del|sobre)|cu[ée]ntame (?:de|del|sobre))\b",
                       re.I)
+
+
+# « Qui est X ? », "Who was X?", « Quem foi X? », « ¿Quién es X? », « X, c'est qui ? »: a question on a person
+_WHO_LEAD = re.compile(r"^\s*[¿¡]?\s*(?:qui (?:est|était|etait|sont|étaient)|who (?:is|was|are|were)|quem (?:é|e|foi|são|sao)|"
+                       r"qui[ée]n(?:es)? (?:es|fue|era|son))\s+(?P<s>.+?)\s*[?？!.]*\s*$", re.I)
+_WHO_TAIL = re.compile(r"^\s*(?P<s>[^?,]{2,60}?)\s*,?\s*c['’]est qui\b", re.I)
+
+
+def person_subject(question: str) -> str | None:
+    """The person a « who is » question asks about (« Hugues Sibille, c'est qui ? » → "Hugues Sibille"), or None
+    when what follows the question word is not a name (« Qui sont les élus locaux… »)."""
+    m = _WHO_LEAD.match(question) or _WHO_TAIL.match(question)
+    if not m:
+        return None
+    s = clean_subject(m.group("s"))
+    words_ = s.split()
+    # a name: one to five words, each capitalised or a particle (« Jean-Baptiste André Godin », « Maud Grégoire »)
+    if not 1 <= len(words_) <= 5 or not all(w[:1].isupper() or w.lower() in _NAME_PARTICLES for w in words_):
+        return None
+    return s
+
+_NAME_PARTICLES = {"de", "du", "des", "da", "do", "dos", "das", "van", "von", "der", "del", "la", "le", "y", "e"}
 
 
 def asks_about(question: str) -> bool:

@@ -1,0 +1,102 @@
+"""Answers about a person, sentences that lean on the one before, short sentences that announce the next one —
+on the shipped corpus with the default model."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag.assistant import Assistant
+from rag.profile import names
+from rag.question import definition_subject, person_subject
+from rag.retrieve import Retriever
+from rag.spans import leans
+
+
+@pytest.fixture(scope="module")
+def assistant(corpus_index):
+    return Assistant(Retriever.open(corpus_index))
+
+
+def _sentences(ans):
+    return [(s.strip(), int(n)) for s, n in re.findall(r"([^\n]+?) \[(\d+)\](?: |$|\n)", ans.text)]
+
+
+def _grounded(ans):
+    assert ans.found
+    for s, n in _sentences(ans):
+        assert s in ans.citations[n - 1].chunk.text, s
+
+
+@pytest.mark.parametrize("question, person", [
+    ("Qui est Hugues Sibille ?", "Hugues Sibille"),
+    ("Hugues Sibille, c'est qui ?", "Hugues Sibille"),
+    ("Benoît Lévesque, c'est qui ? Je vois son nom partout.", "Benoît Lévesque"),
+    ("Who was Paul Singer?", "Paul Singer"),
+    ("Quem é Maria Nowak e o que ela fez com o microcrédito?", "Maria Nowak"),
+    ("¿Quién es Jean-François Draperi y qué teoría de la ESS defiende?", "Jean-François Draperi"),
+    ("Qui était Jean-Baptiste André Godin et qu'a-t-il créé à Guise ?", "Jean-Baptiste André Godin"),
+])
+def test_person_subject(question, person):
+    assert person_subject(question) == person
+
+
+@pytest.mark.parametrize("question", [
+    "Qui sont les élus locaux « chargés de l'ESS » ?",           # not a name
+    "Qui est le fondateur du Familistère ?",                     # a role, asked for a name
+    "Qu'est-ce qu'une Scop ?",
+])
+def test_person_subject_is_none_for_what_is_not_a_name(question):
+    assert person_subject(question) is None
+
+
+def test_a_second_question_after_et_is_not_part_of_the_subject():
+    assert definition_subject("Qui est Maria Nowak et qu'a-t-elle apporté au microcrédit en France ?") == "Maria Nowak"
+
+
+def test_a_thing_named_after_a_person_is_not_the_person():
+    assert not names("L'Institut Godin, créé en 2007, est un centre de transfert.", "Jean-Baptiste André Godin")
+    assert names("À partir de 1859, Godin fait construire un « Palais social ».", "Jean-Baptiste André Godin")
+
+
+@pytest.mark.parametrize("sentence, leaning", [
+    ("Membre du conseil d'administration du RIPESS, elle a collaboré avec l'OIT.", True),
+    ("Selon lui, une définition trop précoce réduirait le phénomène.", True),
+    ("En France, il n'existe pas de définition légale de l'impact social.", False),   # impersonal « il »
+    ("Au Sénégal, Mamba Souaré a fondé Sen Women Up en 2014.", False),
+])
+def test_a_pronoun_subject_after_an_opening_phrase_leans(sentence, leaning):
+    assert leans(sentence) is leaning
+
+
+def test_who_is_gathers_what_several_resources_say_of_the_person(assistant):
+    ans = assistant.ask("Who was Paul Singer?")
+    _grounded(ans)
+    body = ans.text
+    # his role in one resource, his party and his idea of self-management in the note on Brazil
+    assert "Parti des travailleurs" in body and "autogestion" in body
+    assert len({c.chunk.doc_id for c in ans.citations}) >= 2
+
+
+def test_who_is_tells_a_career_from_the_persons_own_resource(assistant):
+    # « L'orateur dirige alors la Young Foundation… Il a auparavant fondé le think tank Demos… » does not name
+    # him: it is his talk's fiche that tells it
+    ans = assistant.ask("Who is Geoff Mulgan?")
+    _grounded(ans)
+    assert "Demos" in ans.text
+
+
+def test_an_answer_on_a_person_does_not_go_on_about_someone_else(assistant):
+    ans = assistant.ask("Qui est Hugues Sibille ?")
+    _grounded(ans)
+    assert "Stéphanie Goujon" not in ans.text      # the next sentence of the note, on Le French Impact
+    sents = _sentences(ans)
+    assert all(names(s, "Hugues Sibille") or leans(s) for s, _ in sents), sents
+
+
+def test_a_short_sentence_that_announces_the_next_is_followed_by_it(assistant):
+    ans = assistant.ask("Que veut dire « utilité sociale » dans l'ESS ?")
+    _grounded(ans)
+    sents = [s for s, _ in _sentences(ans)]
+    i = sents.index("Gadrey élargit ensuite la perspective.")
+    assert sents[i + 1].startswith("Une organisation de l'ESS a une utilité sociale")
