@@ -20,6 +20,7 @@ from .compose import ANSWER_WORDS, FILL_UNDER, Composer, Sent
 from .gate import CROSS_LINGUAL_SHIFT, DEFAULT_RELEVANCE, RELEVANCE, Evidence, RelevanceGate  # noqa: F401
 from .question import (_CRITIQUE_Q, SEEN_BY, asks_about, asks_results, clean_side, comparison_sides, critique_subject,
                        definition_subject, how_subject, person_subject, subject_forms)
+from .parts import part_answer, second_part
 from .profile import profile, stays_on
 from .retrieve import Filters, Retriever
 from .text import analyze_query, detect_language
@@ -62,6 +63,7 @@ def contextual_query(question: str, history: list[str] | None) -> str:
 
 
 ANNOUNCE_WORDS = 10    # a sentence this short, with words that point ahead, announces rather than says
+PART_SLACK = 20        # what an answer to a question's second part may add past the answer's usual length
 ANNOUNCE_SLACK = 30    # what an announcement's follow-up may add past the answer's usual length
 _ANNOUNCES = re.compile(r"\b(?:ensuite|suivante?s?|deux|trois|quatre|cinq|plusieurs|quelques|certaine?s|ce qui)\b|:\s*$",
                         re.I)
@@ -142,7 +144,11 @@ class ExtractiveAnswerer:
             if person:
                 lead = stays_on(lead, person)
             parts = self._completed(question, defined, query, lead, cands, named, qvec, person)
-        ans = self._compose(question, query, hits, self._kept_promises(self._filled(parts, person)))
+        parts = self._kept_promises(self._filled(parts, person))
+        second = second_part(question)
+        if second and not any(label for label, _ in parts):
+            parts = self._with_second_part(second, qvec, parts, cands)
+        ans = self._compose(question, query, hits, parts)
         mentions = self.composer.names.mentioning(question) if named else set()
         ans.further = self.further(found_hits, ans, qvec, authors=hint.get("authors") or (), mentions=mentions)
         return ans
@@ -334,6 +340,27 @@ class ExtractiveAnswerer:
                     words_n += more[0].n_words
             out.append((label, kept))
         return out
+
+    def _with_second_part(self, second: str, qvec: np.ndarray, parts: list[tuple[str | None, list[Sent]]],
+                          cands: list[Sent]) -> list[tuple[str | None, list[Sent]]]:
+        """The answer, closed by what answers the question's second part; its last sentences make room for it
+        (never the lead's first two)."""
+        vec = self.retriever.embedder.encode_queries([second])[0]
+        quoted = [x for _, sents in parts for x in sents]
+        add = part_answer(self.composer, vec, qvec, quoted, cands)
+        if not add:
+            return parts
+        need = sum(x.n_words for x in add)
+        out = [(label, list(sents)) for label, sents in parts]
+        words_n = sum(x.n_words for x in quoted)
+        while words_n + need > ANSWER_WORDS + PART_SLACK:
+            k = len(out) - 1
+            if k == 0 and len(out[0][1]) <= 2:
+                break
+            words_n -= out[k][1].pop().n_words
+            if not out[k][1]:
+                out.pop()
+        return out + [(None, add)]
 
     # -- relevance --------------------------------------------------------------------------------
     def _relevant(self, query: str, qvec: np.ndarray, hits: list[Hit], cands: list[Sent] | None = None) -> bool:

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from rag.assistant import Assistant
+from rag.parts import second_part
 from rag.profile import names
 from rag.question import definition_subject, person_subject
 from rag.retrieve import Retriever
@@ -100,3 +101,34 @@ def test_a_short_sentence_that_announces_the_next_is_followed_by_it(assistant):
     sents = [s for s, _ in _sentences(ans)]
     i = sents.index("Gadrey élargit ensuite la perspective.")
     assert sents[i + 1].startswith("Une organisation de l'ESS a une utilité sociale")
+
+
+# -- questions in two parts ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("question, second", [
+    ("Une AMAP, concrètement, c'est quoi ? Et d'où vient l'idée ?", "d'où vient l'idée ?"),
+    ("Le RIPESS, c'est quoi comme réseau et d'où il vient ?", "d'où il vient ?"),
+    ("¿Qué es el grupo Mondragón y cómo ha crecido?", "cómo ha crecido?"),
+    ("Who is Nancy Neamtan, and what institutions did she help create in Quebec?",
+     "what institutions did she help create in Quebec?"),
+    ("Quem foi Paul Singer e qual o seu papel na economia solidária?", "qual o seu papel na economia solidária?"),
+])
+def test_second_part(question, second):
+    assert second_part(question) == second
+
+
+@pytest.mark.parametrize("question", [
+    "Qu'est-ce qu'une Scop ?",
+    "Comment fonctionne un club Cigales ?",
+    "Quelle différence entre une Scop et une SCIC ?",        # one question, two sides
+])
+def test_one_question_has_no_second_part(question):
+    assert second_part(question) is None
+
+
+def test_the_second_part_of_a_question_is_answered_from_the_quoted_documents(assistant):
+    ans = assistant.ask("¿Qué es el grupo Mondragón y cómo ha crecido?")
+    _grounded(ans)
+    # the growth of its workforce, told in the case study the answer already quotes
+    assert "42 861" in ans.text
+    assert len(ans.text.split()) < 190
