@@ -19,7 +19,7 @@ from .catalog import author_matches
 from .compose import ANSWER_WORDS, FILL_UNDER, Composer, Sent
 from .gate import CROSS_LINGUAL_SHIFT, DEFAULT_RELEVANCE, RELEVANCE, Evidence, RelevanceGate  # noqa: F401
 from .question import (_CRITIQUE_Q, SEEN_BY, asks_about, asks_results, clean_side, comparison_sides, critique_subject,
-                       definition_subject, how_subject, person_subject, subject_forms)
+                       definition_subject, does_subject, how_subject, person_subject, subject_forms)
 from .parts import part_answer, second_part
 from .profile import profile, stays_on
 from .retrieve import Filters, Retriever
@@ -104,6 +104,8 @@ class ExtractiveAnswerer:
         qvec = self.retriever.embedder.encode_queries([query])[0]
         within = {h.chunk.doc_id for h in hits} if filters else None
         route = hint.get("route")
+        if route == "passage" and does_subject(question):
+            route = "definition"     # « Que fait l'Institut Godin ? »: what it is and does, from what defines it
         person = person_subject(question)        # « Qui est X ? », « X, c'est qui ? » → X
         defined = definition_subject(question) or person   # « Qu'est-ce que X ? » → X; None for other questions
         # a person is not a notion: no note is titled after them (« Quem é Maria Nowak…? » is not the note on

@@ -180,6 +180,22 @@ def person_subject(question: str) -> str | None:
 _NAME_PARTICLES = {"de", "du", "des", "da", "do", "dos", "das", "van", "von", "der", "del", "la", "le", "y", "e"}
 
 
+# « Que fait l'Institut Godin ? », "What does RIPESS do?": what an organisation is and does, asked whole — not « Que
+# fait l'Avise pour aider les Régions… ? », which asks about one thing it does
+_DOES = re.compile(r"^\s*[¿]?\s*(?:que (?:fait|font)|qu['’]est-ce que (?:fait|font)|what (?:does|do)|qu[ée] hacen?|"
+                   r"o que faz(?:em)?)\s+(?P<s>[^?]+?)\s*(?:\bdo\b)?\s*[?？!.]*\s*$", re.I)
+_DOES_MORE = re.compile(r"\b(?:pour|avec|dans|contre|sur|for|to|with|about|para|com|con|sobre)\b", re.I)
+
+
+def does_subject(question: str) -> str | None:
+    """The organisation of « Que fait X ? » asked whole, or None."""
+    m = _DOES.match(question)
+    if not m or _DOES_MORE.search(m.group("s")):
+        return None
+    s = clean_subject(m.group("s"))
+    return s if s and len(s.split()) <= 6 else None
+
+
 def asks_about(question: str) -> bool:
     """« Parle-moi de X », "Tell me about X", « C'était quoi, X ? », « Me fala do X »: what X is, in general."""
     return _ABOUT_Q.match(question) is not None

@@ -9,7 +9,7 @@ import pytest
 from rag.assistant import Assistant
 from rag.parts import second_part
 from rag.profile import names
-from rag.question import definition_subject, person_subject
+from rag.question import definition_subject, does_subject, person_subject
 from rag.retrieve import Retriever
 from rag.spans import leans
 
@@ -132,3 +132,19 @@ def test_the_second_part_of_a_question_is_answered_from_the_quoted_documents(ass
     # the growth of its workforce, told in the case study the answer already quotes
     assert "42 861" in ans.text
     assert len(ans.text.split()) < 190
+
+
+@pytest.mark.parametrize("question, subject", [
+    ("Que fait l'Institut Godin ?", "Institut Godin"),
+    ("What does RIPESS do?", "RIPESS"),
+    ("¿Qué hace el TIESS?", "TIESS"),
+    ("Que fait l'Avise pour aider les Régions à soutenir l'innovation sociale ?", None),   # one thing it does
+])
+def test_does_subject(question, subject):
+    assert does_subject(question) == subject
+
+
+def test_what_an_organisation_does_opens_on_what_defines_it(assistant):
+    ans = assistant.ask("Que fait l'Institut Godin ?")
+    _grounded(ans)
+    assert "créé en 2007" in ans.text and "centre de transfert" in ans.text
