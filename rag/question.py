@@ -292,8 +292,16 @@ def definition_rank(sentence: str, subject: str) -> int:
     m = re.search(rf"(?<!\w){re.escape(fold(subject).lower())}s?(?!\w)", f)
     if m is None:
         return 2
-    if _SAYS_WHAT.match(_after_name(f, m)):
+    after = _after_name(f, m)
+    if _SAYS_WHAT.match(after) or (m.start() <= 25 and _FOUNDED.match(after)):
         return 0
+    if _OF_ANOTHER.search(f[:m.start()]):
+        return 2        # « Les chercheurs de l'Institut Godin… »: the complement of another noun
     if m.start() <= 25 or _ROLE_BEFORE.search(f[:m.start()]):
         return 1
     return 2
+
+# « L'Institut Godin, créé en 2007 par… »: an opening apposition that says when or by whom it was made
+_FOUNDED = re.compile(fold(r"^\s*(?:\([^)]*\)\s*)?,\s*(?:cr[ée]{2}e?s?|fond[ée]e?s?|lanc[ée]e?s?|n[ée]e?s?|install[ée]e?s?|"
+                           r"founded|created|launched|creada|creado|fundada|fundado|criada|criado)\b"))
+_OF_ANOTHER = re.compile(r"(?:\b(?:de|du|des|of)|\bd')\s*(?:l'|la |le |les |the )?$")

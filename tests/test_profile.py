@@ -9,7 +9,7 @@ import pytest
 from rag.assistant import Assistant
 from rag.parts import second_part
 from rag.profile import names
-from rag.question import definition_subject, does_subject, person_subject
+from rag.question import definition_rank, definition_subject, does_subject, person_subject
 from rag.retrieve import Retriever
 from rag.spans import leans
 
@@ -147,4 +147,12 @@ def test_does_subject(question, subject):
 def test_what_an_organisation_does_opens_on_what_defines_it(assistant):
     ans = assistant.ask("Que fait l'Institut Godin ?")
     _grounded(ans)
-    assert "créé en 2007" in ans.text and "centre de transfert" in ans.text
+    assert _sentences(ans)[0][0].startswith("L'Institut Godin, créé en 2007")
+
+
+@pytest.mark.parametrize("sentence, rank", [
+    ("L'Institut Godin, créé en 2007 par des acteurs de Picardie, compte Emmanuelle Besançon dans son équipe.", 0),
+    ("Les chercheurs de l'Institut Godin résument l'approche entrepreneuriale par quelques traits.", 2),
+])
+def test_an_opening_apposition_defines_and_a_complement_does_not(sentence, rank):
+    assert definition_rank(sentence, "Institut Godin") == rank
