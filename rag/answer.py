@@ -235,6 +235,10 @@ class ExtractiveAnswerer:
             if words_n + sum(x.n_words for x in span) <= ANSWER_WORDS:
                 kept.append((name, span))
                 words_n += sum(x.n_words for x in span)
+        if len(kept) - 1 < len(parts):
+            # one side alone under its name reads as if the other were missing: what is kept follows the
+            # sentence that sets both apart, in one paragraph
+            return [(None, [x for _, span in kept for x in span])]
         return kept
 
     def _lead(self, question: str, defined: str | None, route: str | None, hint: dict, cands: list[Sent],

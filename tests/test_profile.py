@@ -156,3 +156,14 @@ def test_what_an_organisation_does_opens_on_what_defines_it(assistant):
 ])
 def test_an_opening_apposition_defines_and_a_complement_does_not(sentence, rank):
     assert definition_rank(sentence, "Institut Godin") == rank
+
+
+@pytest.mark.parametrize("question", [
+    "Innovation sociale réparatrice ou transformatrice : quelle différence ?",
+    "Quelle différence entre une Scop et une SCIC ?",
+])
+def test_a_comparison_shows_both_sides_under_their_names_or_none(assistant, question):
+    ans = assistant.ask(question)
+    _grounded(ans)
+    labels = re.findall(r"^([^\n\[]+) :$", ans.text, re.M)
+    assert len(labels) in (0, 2), ans.text      # never one side alone under its name
