@@ -180,9 +180,17 @@ class ExtractiveAnswerer(FurtherReading):
             match = names.note_by_title(svec, embedder, SUBJECT_MATCH, SUBJECT_MARGIN)
             if match and (not loose or loose[0] != match[0]):
                 match = None
-        if match and (match[0] in {h.chunk.doc_id for h in found_hits} or match[1] >= TITLE_SURE) \
-                and not (within and match[0] not in within):
+        if not match or (within and match[0] not in within):
+            return None
+        if match[0] in {h.chunk.doc_id for h in found_hits} or match[1] >= TITLE_SURE:
             return match[0]
+        if len(forms) == 1:
+            # retrieval ranks a question in another language poorly (« ¿Qué es la economía social y
+            # solidaria? » did not return the note on the ESS): the subject alone pointing at the same note
+            # first confirms it
+            alone = names.note_by_title(embedder.encode_queries([subject])[0], embedder, SUBJECT_MATCH, 0.0)
+            if alone and alone[0] == match[0]:
+                return match[0]
         return None
 
     def _named_resource(self, question: str, found_hits: list[Hit],

@@ -138,10 +138,21 @@ def _detect(text: str, default: str) -> str:
         _ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
         _ident.set_languages(list(LANGS))
     lang, prob = _ident.classify(text[:5000])
-    # Short questions ("Et au Brésil ?") give weak guesses; keep the corpus language then.
+    # Short questions ("Et au Brésil ?") give weak guesses; keep the corpus language then — unless the question
+    # opens on a question word only one language has ("What is social entrepreneurship?" was taken for French)
     if len(text) < 40 and prob < 0.9:
+        for cue, cue_lang in _QUESTION_CUES:
+            if cue.match(text) and cue_lang in LANGS:
+                return cue_lang
         return default
     return lang
+
+
+_QUESTION_CUES = [
+    (re.compile(r"^\s*(?:what|who|how|why|which|where|when|whose)\b|^\s*(?:is|are|does|do|can) \w+ \w+", re.I), "en"),
+    (re.compile(r"^\s*[¿¡]|^\s*(?:qué|cómo|quién|quiénes|cuál|cuáles|dónde|cuántos?|cuántas?)\b", re.I), "es"),
+    (re.compile(r"^\s*(?:o que|quem|qual|quais|onde|quantos?|quantas?|porque|por que)\b", re.I), "pt"),
+]
 
 
 # Sentence boundaries: ., !, ? or … followed by space and an upper-case letter, digit, quote or bracket.
