@@ -242,7 +242,9 @@ def comparison_sides(question: str) -> list[str] | None:
 def norm(s: str) -> str:
     s = fold(s).lower().replace("’", "'")
     s = re.sub(r"[^\w]+", " ", s).strip()
-    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in s.split())
+    # a plain plural: « tiers-lieux » and « tiers-lieu », « réseaux » and « réseau » meet
+    return " ".join(w[:-1] if len(w) > 3 and (w.endswith("s") or w.endswith(("eux", "eaux", "oux"))) else w
+                    for w in s.split())
 
 def word_cover(qwords: list[tuple[set[str], float]], text_terms: set[str]) -> float:
     """Share of the weight of the question's words (each given as its analysed forms and a weight) that a text

@@ -9,7 +9,7 @@ import pytest
 from rag.assistant import Assistant
 from rag.parts import second_part
 from rag.profile import names
-from rag.question import definition_rank, definition_subject, does_subject, person_subject
+from rag.question import definition_rank, definition_subject, does_subject, norm, person_subject
 from rag.retrieve import Retriever
 from rag.spans import leans
 from rag.text import detect_language
@@ -192,3 +192,11 @@ def test_a_definition_in_another_language_opens_on_its_note(assistant, question,
     ans = assistant.ask(question)
     _grounded(ans)
     assert _sentences(ans)[0][0].startswith(opening)
+
+
+def test_a_singular_subject_meets_its_plural_title(assistant):
+    # « tiers-lieu » and the note « Tiers-lieux »: the -x plural, as the -s one
+    assert norm("tiers-lieu") == norm("Tiers-lieux")
+    ans = assistant.ask("C'est quoi un tiers-lieu ?")
+    _grounded(ans)
+    assert ans.citations[0].chunk.doc_id == "tiers-lieux"
