@@ -1,5 +1,6 @@
-"""Answers about a person, sentences that lean on the one before, short sentences that announce the next one —
-on the shipped corpus with the default model."""
+"""Finer points of the answers, on the shipped corpus with the default model: questions about a person, sentences
+that lean on the one before, short sentences that announce the next one, questions in two parts, short questions
+in another language, documents named by a plural or a special issue."""
 from __future__ import annotations
 
 import re
@@ -11,6 +12,7 @@ from rag.parts import second_part
 from rag.profile import names
 from rag.question import definition_rank, definition_subject, does_subject, norm, person_subject
 from rag.retrieve import Retriever
+from rag.sentences import about_document
 from rag.spans import leans
 from rag.text import detect_language
 
@@ -200,3 +202,12 @@ def test_a_singular_subject_meets_its_plural_title(assistant):
     ans = assistant.ask("C'est quoi un tiers-lieu ?")
     _grounded(ans)
     assert ans.citations[0].chunk.doc_id == "tiers-lieux"
+
+
+@pytest.mark.parametrize("sentence, about", [
+    ("Abécédaire pratique publié par Alternatives Économiques, ce hors-série n°38 bis est paru en 2009.", True),
+    ("Le hors-série rassemble quarante organisations.", True),
+    ("Les hors-séries du mensuel se vendent bien en kiosque, selon l'éditeur.", False),
+])
+def test_a_special_issue_is_a_document(sentence, about):
+    assert about_document(sentence) is about
