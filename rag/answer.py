@@ -108,9 +108,8 @@ class ExtractiveAnswerer(FurtherReading):
         defined = definition_subject(question) or person   # « Qu'est-ce que X ? » → X; None for other questions
         # a person is not a notion: no note is titled after them (« Quem é Maria Nowak…? » is not the note on
         # microcredit)
-        titled = None if person else self._titled_note(question, defined if route in (None, "definition") else None,
-                                                       hits, found_hits,
-                                   qvec, within)
+        titled = None if person else self._titled_note(
+            question, defined if route in (None, "definition") else None, hits, found_hits, qvec, within)
         # « ¿Qué críticas se le hacen al comercio justo? »: the note on the subject criticised, named in another
         # language — read whole, its debate section first
         debated = None if titled else self._titled_note(question, critique_subject(question), hits, found_hits,

@@ -64,7 +64,9 @@ _BIO = re.compile(fold(r"\b(?:dirige|dirigé|dirigée|directeur|directrice|fond�
                        r"figure|référence)\b"), re.I)
 
 
-_BY_ROLE = re.compile(r"^(?:l['’]auteur|l['’]autrice|l['’]orateur|l['’]oratrice|il|elle)\b", re.I)
+# the author as the subject, in their own resource's fiche (« L'orateur dirige alors… »); a bare « Il » there is as
+# often the book (« Il s'inscrit dans la collection… dirigée par… »)
+_BY_ROLE = re.compile(r"^(?:l['’]auteur|l['’]autrice|l['’]orateur|l['’]oratrice)\b", re.I)
 
 
 def profile(composer, person: str, lead: list[Sent], qvec: np.ndarray, room: int) -> list[Sent]:
@@ -79,16 +81,25 @@ def profile(composer, person: str, lead: list[Sent], qvec: np.ndarray, room: int
         for t in analyze(surname, lg):
             rows |= composer.names.rows_with_term(t)
     # what they wrote or said tells their career in its own words (« L'orateur dirige alors la Young Foundation »)
-    authored = {row for row, c in enumerate(composer.index.chunks)
-                if any(surname in fold(a).lower().split() for a in c.meta.get("authors") or ())}
+    authored = {row for doc_id, meta in composer.names.documents.items()
+                if any(surname in fold(str(a)).lower().split() for a in meta.get("authors") or ())
+                for row in composer.rows_of_doc(doc_id)}
     pool = []
     for row in sorted(rows | authored):
         if composer.index.chunks[row].doc_id in docs:
             continue
-        pool += [x for x in composer.sentences_of(row) if x.eligible and x.text not in taken
-                 and (names(x.text, person) or (row in authored and _BY_ROLE.match(x.text)
-                                                and _BIO.search(fold(x.text).lower())))]
+        on_them = False     # the sentence before spoke of them: « Il a auparavant fondé… » after « L'orateur… »
+        prev_para = None
+        for x in composer.sentences_of(row):
+            if x.para != prev_para:
+                on_them, prev_para = False, x.para
+            told = row in authored and (_BY_ROLE.match(x.text) or (on_them and _GOES_ON.match(x.text)))
+            if x.eligible and x.text not in taken and (names(x.text, person)
+                                                        or (told and _BIO.search(fold(x.text).lower()))):
+                pool.append(x)
+            on_them = bool(names(x.text, person) or told)
     composer.score(pool, qvec, set())
+
     def rank(x: Sent) -> int:
         m = _mention(x.text, person)
         if m is None:

@@ -304,6 +304,6 @@ def definition_rank(sentence: str, subject: str) -> int:
     return 2
 
 # « L'Institut Godin, créé en 2007 par… »: an opening apposition that says when or by whom it was made
-_FOUNDED = re.compile(fold(r"^\s*(?:\([^)]*\)\s*)?,\s*(?:cr[ée]{2}e?s?|fond[ée]e?s?|lanc[ée]e?s?|n[ée]e?s?|install[ée]e?s?|"
+_FOUNDED = re.compile(fold(r"^\s*(?:\([^)]*\)\s*)?,\s*(?:cr[ée]{2}e?s?|fond[ée]e?s?|lanc[ée]e?s?|n[ée]e?s? (?:en|le|à|au|dans)|install[ée]e?s?|"
                            r"founded|created|launched|creada|creado|fundada|fundado|criada|criado)\b"))
 _OF_ANOTHER = re.compile(r"(?:\b(?:de|du|des|of)|\bd')\s*(?:l'|la |le |les |the )?$")
