@@ -48,24 +48,26 @@ class ComparisonSpans:
         defs = sorted(self.defining_sentences(name, qv),
                       key=lambda d: (d.chunk.doc_id not in focus, definition_rank(d.text, name), -d.sim))
         if defs and defs[0].chunk.doc_id in focus and definition_rank(defs[0].text, name) <= 1:
-            # the paragraph that defines a side may go on in the next passage (« L'économie solidaire apparaît… »
-            # ends one, « Elle se définit moins par des statuts… » opens the next)
-            return self.continued(self.span_around(defs[0], self.sentences_of(defs[0].row), max_sents=SIDE_SENTS,
-                                                   max_words=SIDE_WORDS), SIDE_SENTS, SIDE_WORDS)
+            return self._defining_side(defs[0])
         for doc_id, kind in named:
             span = self.opening_span(doc_id, max_sents=SIDE_SENTS, max_words=SIDE_WORDS)
             if span and (kind == "title" or defines(span[0].text, name)):
                 return span
         if defs:
-            return self.continued(self.span_around(defs[0], self.sentences_of(defs[0].row), max_sents=SIDE_SENTS,
-                                                   max_words=SIDE_WORDS), SIDE_SENTS, SIDE_WORDS)
+            return self._defining_side(defs[0])
         hits = retriever.search(name, k=3, filters=filters, group=True, passages_per_doc=1)
-        cands = [c for c in self.candidates(hits, qv, name) if c.eligible and mentions(norm(c.text), norm(name))]
+        read = self.candidates(hits, qv, name)
+        cands = [c for c in read if c.eligible and mentions(norm(c.text), norm(name))]
         if not cands:
             return None
         best = max(cands, key=lambda c: c.score)
-        return self.span_around(best, [c for c in self.candidates(hits, qv, name) if c.row == best.row],
-                                max_sents=2, max_words=60)
+        return self.span_around(best, [c for c in read if c.row == best.row], max_sents=2, max_words=60)
+
+    def _defining_side(self, anchor: Sent) -> list[Sent]:
+        """A side read around the sentence that defines it; the paragraph may go on in the next passage
+        (« L'économie solidaire apparaît… » ends one, « Elle se définit moins par des statuts… » opens the next)."""
+        return self.continued(self.span_around(anchor, self.sentences_of(anchor.row), max_sents=SIDE_SENTS,
+                                               max_words=SIDE_WORDS), SIDE_SENTS, SIDE_WORDS)
 
     def side_detail(self, name: str, span: list[Sent], qvec: np.ndarray, taken: set[str]) -> list[Sent]:
         """After a short side (a note's first two sentences), the sentence of the same document that names the

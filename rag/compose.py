@@ -281,9 +281,15 @@ class Composer(ComparisonSpans, SentenceTable):
         return span
 
     @staticmethod
-    def _before(s: Sent, cands: list[Sent]) -> bool:
+    def previous(s: Sent, cands: list[Sent]) -> Sent | None:
+        """The sentence before `s` in its paragraph of its passage, among `cands`."""
+        return next((c for c in cands if c.row == s.row and c.para == s.para and c.idx == s.idx - 1), None)
+
+    @classmethod
+    def _before(cls, s: Sent, cands: list[Sent]) -> bool:
         """Whether a sentence has an eligible sentence before it in its paragraph of its passage."""
-        return any(c.row == s.row and c.para == s.para and c.idx == s.idx - 1 and c.eligible for c in cands)
+        prev = cls.previous(s, cands)
+        return prev is not None and prev.eligible
 
     def substance(self, lead: list[Sent], cands: list[Sent], named: bool = False, in_order: bool = False,
                   budget: int = ANSWER_WORDS, results: bool = False, qvec: np.ndarray | None = None,

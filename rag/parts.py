@@ -57,7 +57,7 @@ def part_answer(composer, vec: np.ndarray, qvec: np.ndarray, quoted: list[Sent],
         if gain <= 0:
             continue
         if leans(c.text) or _POSSESSIVE.match(c.text):
-            prev = next((x for x in cands if x.row == c.row and x.para == c.para and x.idx == c.idx - 1), None)
+            prev = composer.previous(c, cands)
             if prev is None or not prev.eligible or prev.text in have or prev.n_words + c.n_words > PART_WORDS:
                 continue
             return [prev, c]

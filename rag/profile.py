@@ -93,11 +93,11 @@ def profile(composer, person: str, lead: list[Sent], qvec: np.ndarray, room: int
         for x in composer.sentences_of(row):
             if x.para != prev_para:
                 on_them, prev_para = False, x.para
+            named = names(x.text, person)
             told = row in authored and (_BY_ROLE.match(x.text) or (on_them and _GOES_ON.match(x.text)))
-            if x.eligible and x.text not in taken and (names(x.text, person)
-                                                        or (told and _BIO.search(fold(x.text).lower()))):
+            if x.eligible and x.text not in taken and (named or (told and _BIO.search(fold(x.text).lower()))):
                 pool.append(x)
-            on_them = bool(names(x.text, person) or told)
+            on_them = bool(named or told)
     composer.score(pool, qvec, set())
 
     def rank(x: Sent) -> int:
@@ -113,8 +113,9 @@ def profile(composer, person: str, lead: list[Sent], qvec: np.ndarray, room: int
 
     # a sentence that builds on another one (« Il s'inscrit dans la collection… ») says who someone is only
     # when it comes from what they wrote
-    pool = [x for x in pool if rank(x) <= 2 and (not leans(x.text) or not names(x.text, person))]
-    pool.sort(key=lambda x: (rank(x), -x.sim))
+    ranks = {x.idx: rank(x) for x in pool}
+    pool = [x for x in pool if ranks[x.idx] <= 2 and (not leans(x.text) or not names(x.text, person))]
+    pool.sort(key=lambda x: (ranks[x.idx], -x.sim))
     out: list[Sent] = []
     words_n = 0
     for d in pool:
