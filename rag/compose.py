@@ -43,6 +43,13 @@ _HOW_OPENER = re.compile(r"\b(?:fonctionnement|fonctionne|principe|concr[èe]tem
                          re.I)
 _DEBATE_SEC = re.compile(r"\b(?:d[ée]bats?|limites?|critiques?|enjeux|r[ée]parer ou transformer|controverses?)\b", re.I)
 
+# a sentence that asks rather than tells (« Elle soulève aussi des questions : comment faire vivre… ») is close to
+# any question in the embedding space, yet answers none
+_ASKS = re.compile(r"\?\s*$|\bquestions?\s*:|\bse demand\w*|s'interroge\w*|\bsoul[èe]v\w* [^.]{0,30}\bquestions?\b|"
+                   r"\bpos\w* (?:la|une|des) questions?\b", re.I)
+ASKING_MALUS = 0.03
+
+
 def _critiques(text: str) -> int:
     """How many words of criticism or debate a sentence holds (« limites », « critique », « dérives »…)."""
     return len(_CRITIQUE_S.findall(text))
@@ -91,6 +98,8 @@ class Composer(ComparisonSpans, SentenceTable):
             s.score = s.sim + 0.08 * overlap - 0.01 * (rank - 1) - 0.002 * min(s.pos, 5) + 0.04 * heading[s.row]
             if critique and _CRITIQUE_S.search(s.text):
                 s.score += 0.03
+            elif not critique and _ASKS.search(s.text):
+                s.score -= ASKING_MALUS
 
     def candidates(self, hits: list[Hit], qvec: np.ndarray, query: str, question: str | None = None,
                    within: set[str] | None = None, n_focus: int = 1, focus: list[str] | None = None) -> list[Sent]:

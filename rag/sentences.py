@@ -128,6 +128,13 @@ _SUMMARY = re.compile(_SUMMARY_START)
 # then what it states, after a colon or « que » — the statement is content, quoted and cited to the document.
 _REPORTS = re.compile(r"^(?:\w+\s+){0,3}(?:l'|le |la |les |un |une |the )" + _DOC_NOUNS + r"\b[^:]{0,80}?"
                       r"(?::|\b(?:que|qu'|that)\b)\s*((?:\S+\s+){8,}\S+)")
+# « Il propose une définition simple : les innovations sociales sont… », « Il décrit la MCC comme un ensemble
+# d'environ 120 coopératives… »: a pronoun standing for the document, then what it states or how it characterises
+# its subject — content too; « Il analyse ensuite la place de… » (the document's plan) says nothing of it
+_PRONOUN_REPORTS = re.compile(r"^(?:il|elle)\s+(?:\w+\s+)?(?:propose|presente|expose|decrit|dresse|evoque|"
+                              r"retrace|analyse|donne|offre|fournit)\b(?:[^:]{0,80}?(?::|\b(?:que|qu')\b)\s*"
+                              r"(?:\S+\s+){8,}\S+|[^,;:]{0,60}\bcomme (?:un|une|le|la|l'|des|les)\b)")
+_PRONOUN_RULE = next(i for i, p in enumerate(_FOLD_RULES) if p.startswith(r"^(?:il|elle|it)"))
 # the rules a reported statement may match alone (the document as subject; its publication named on the way:
 # « Une étude publiée dans la RECMA en 2013 montre que… »)
 _REPORT_RULES = {1, _FOLD_RULES.index(_PUBLISHED), _FOLD_RULES.index(_APPEARED)}
@@ -145,6 +152,8 @@ def about_document(sentence: str) -> bool:
     s = fold(sentence).lower().replace("’", "'")
     hits = {i for i, p in enumerate(_ABOUT) if p.search(s)}
     if hits and hits <= _REPORT_RULES and (_REPORTS.search(s) or _FINDS.search(s)):
+        return False
+    if hits == {_PRONOUN_RULE} and _PRONOUN_REPORTS.search(s):
         return False
     return bool(hits)
 
@@ -188,7 +197,8 @@ RECORD = np.dtype([("chunk", "<i4"), ("start", "<i4"), ("end", "<i4"), ("vec", "
 def about_rules() -> str:
     """A fingerprint of the rules that flag sentences about documents, stored in an index's manifest: an index
     flagged under other rules (an older program, files kept by an incremental ingest) is flagged again."""
-    text = "\n".join([*_FOLD_RULES, _SUMMARY_START, _REPORTS.pattern, _FINDS.pattern, repr(sorted(_REPORT_RULES))])
+    text = "\n".join([*_FOLD_RULES, _SUMMARY_START, _REPORTS.pattern, _FINDS.pattern, repr(sorted(_REPORT_RULES)),
+                      _PRONOUN_REPORTS.pattern])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

@@ -193,6 +193,17 @@ def test_definition_subject(question, subject):
     # …not a law, and not a report on the way to what it shows
     ("La loi paraît en 2014 au Journal officiel.", False),
     ("Un rapport publié en 2013 montre que les Scop résistent mieux à la crise.", False),
+    # a pronoun for the document, then what it states or how it characterises its subject, reports content
+    # (seen hidden from answers on Mondragón and on Mulgan's definition)…
+    ("Il décrit la MCC comme un ensemble d'environ 120 coopératives, dirigées par leurs travailleurs et "
+     "coordonnées par une direction élue.", False),
+    ("Il propose une définition simple : les innovations sociales sont des idées nouvelles qui fonctionnent pour "
+     "répondre à des besoins pressants restés sans réponse.", False),
+    # …its plan does not, nor a statement too short to say anything
+    ("Il analyse ensuite la place des innovations sociales dans la nouvelle économie capitaliste, avant d'examiner "
+     "les liens entre économie sociale et innovations sociales.", True),
+    ("Il propose une définition en deux temps.", True),
+    ("Elle propose d'un côté des repères sur les politiques régionales, de l'autre des exemples d'actions.", True),
 ])
 def test_about_document_rule(sentence, about):
     assert about_document(sentence) is about
@@ -445,6 +456,16 @@ def test_how_does_a_noted_subject_work_opens_with_its_note(corpus_answerer):
     ans = corpus_answerer.answer("Comment fonctionne une Scop ?")
     _assert_grounded(ans)
     assert ans.citations[0].chunk.doc_id == "scop" and "une personne, une voix" in ans.text
+
+
+def test_a_sentence_that_asks_does_not_answer(corpus_answerer):
+    # « Elle soulève aussi des questions : comment faire vivre une gouvernance à plusieurs collèges… » shares the
+    # question's words and is close to any question, yet answers none: the note's definition leads
+    ans = corpus_answerer.answer("Comment est organisée la gouvernance dans une société coopérative d'intérêt "
+                                 "collectif ?")
+    _assert_grounded(ans)
+    assert ans.citations[0].chunk.doc_id == "scic"
+    assert ans.text.startswith("La société coopérative d'intérêt collectif (SCIC) est une entreprise coopérative")
 
 
 def test_limited_reads_as_a_question_on_limits(corpus_answerer):
