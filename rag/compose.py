@@ -178,8 +178,15 @@ class Composer(ComparisonSpans, SentenceTable):
                 span = self.opening_span(doc_id)
                 if span and (kind == "title" or defines(span[0].text, form)):
                     return span
+        # at equal rank, a sentence of a document whose title holds the subject (the note on the ESS for
+        # « l'économie sociale »), then of one that has it among its topics, before one met elsewhere, however close
+        named: dict[str, int] = {}
+        for form in forms:
+            for doc_id, p in self.names.naming_priority(form).items():
+                named[doc_id] = min(named.get(doc_id, p), p)
         defs = sorted((d for form in forms for d in self.defining_sentences(form, qvec)),
-                      key=lambda d: (min(definition_rank(d.text, form) for form in forms), -d.sim))
+                      key=lambda d: (min(definition_rank(d.text, form) for form in forms), named.get(d.chunk.doc_id, 9),
+                                     -d.sim))
         if defs and defs[0].sim >= max((c.sim for c in cands), default=0.0) - 2 * self.relevance["margin"]:
             return self.forward_span(defs[0], qvec)
         return None
@@ -205,6 +212,10 @@ class Composer(ComparisonSpans, SentenceTable):
                 break
             span.append(x)
             words_n += x.n_words
+        if span[-1].idx == sents[-1].idx:
+            # the paragraph goes on past its chunk's end (« L'économie solidaire apparaît dans le dernier quart du
+            # XXe siècle. » closes one chunk, « Elle se définit… » opens the next)
+            span = self.continued(span, max_sents, max_words)
         return span
 
     def section_lead(self, question: str, cands: list[Sent], within: set[str] | None = None,

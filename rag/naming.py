@@ -343,6 +343,15 @@ class DocumentNames:
             self._doc_keys = keys
         return self._doc_keys
 
+    def naming_priority(self, subject: str) -> dict[str, int]:
+        """doc_id → how surely the document is about the subject it names: 0 a note's title … 5 a fiche's topic."""
+        sn = norm(subject)
+        out: dict[str, int] = {}
+        for key, doc_id, p, _ in self.doc_keys():
+            if key == sn:
+                out[doc_id] = min(out.get(doc_id, p), p)
+        return out
+
     def named_docs(self, subject: str) -> list[tuple[str, str]]:
         """(doc_id, "title"|"topic") of documents whose title, acronym or topics are the subject, best first."""
         sn = norm(subject)

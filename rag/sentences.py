@@ -115,6 +115,15 @@ _FOLD_RULES = [
     r"\b(?:consacre|consacrent)\b.{0,60}\b(?:une|un|cette|ce|sa|son)\s+(?:\w+\s+)?" + _DOC_NOUNS + r"\b",
     _PUBLISHED,
     _APPEARED,
+    # « La présente fiche s'appuie sur… », « Un apport marquant de l'article est… », « …fait l'intérêt du guide pour
+    # notre sujet », « C'est la définition que reprennent X et Y dans le dossier de la RECMA »
+    r"\b(?:la|le|les) presente?s? (?:\w+ )?" + _DOC_NOUNS + r"\b",
+    r"\b(?:apport|merite|originalite|force)s? (?:\w+ )?(?:de l'|du |de la |de cet |de ce |de cette )" + _DOC_NOUNS + r"\b",
+    r"\b(?:pour|a) notre (?:sujet|propos)\b",
+    r"^c'est (?:la|cette|une) (?:definition|formule|approche|lecture|typologie) que\b.{0,80}\bdans (?:le|la|l'|les|un|une|son|sa) "
+    r"(?:\w+ )?" + _DOC_NOUNS + r"\b",
+    # « Le thème de la journée d'étude qui l'a accueilli… indique l'horizon dans lequel ce travail se situe »
+    r"\b(?:qui l'a|qui les a) accueilli|\bce travail (?:se situe|s'inscrit)\b",
 
 ]
 _ABOUT = [re.compile(p, re.I) for p in _FOLD_RULES]

@@ -203,6 +203,13 @@ def test_definition_subject(question, subject):
     ("Il analyse ensuite la place des innovations sociales dans la nouvelle économie capitaliste, avant d'examiner "
      "les liens entre économie sociale et innovations sociales.", True),
     ("Il propose une définition en deux temps.", True),
+    # seen in answers to « ¿Qué hora es? » and « Qu'est-ce qu'un PTCE ? »
+    ("La présente fiche s'appuie sur la reprise, en avril 2009, de l'une de ses entrées sur un blog.", True),
+    ("Un apport marquant de l'article est la façon dont il articule économie sociale et innovation sociale.", True),
+    ("Cette entrée fait l'intérêt du guide pour notre sujet.", True),
+    ("C'est la définition que reprennent Laurent Fraisse et Patrick Gianfaldoni dans le dossier de la RECMA de 2017.",
+     True),
+    ("La présente loi définit le champ de l'économie sociale et solidaire.", False),
     ("Elle propose d'un côté des repères sur les politiques régionales, de l'autre des exemples d'actions.", True),
 ])
 def test_about_document_rule(sentence, about):
@@ -456,6 +463,21 @@ def test_how_does_a_noted_subject_work_opens_with_its_note(corpus_answerer):
     ans = corpus_answerer.answer("Comment fonctionne une Scop ?")
     _assert_grounded(ans)
     assert ans.citations[0].chunk.doc_id == "scop" and "une personne, une voix" in ans.text
+
+
+@pytest.mark.parametrize("question, opening", [
+    # both open a paragraph of the ESS note (the subject is half its title); a fiche that only has it among its
+    # topics says it too, a little closer to the question
+    ("Qu'est-ce que l'économie sociale ?", "L'économie sociale naît au XIXe siècle dans le mouvement ouvrier"),
+    # …and that paragraph goes on in the next chunk
+    ("Qu'est-ce que l'économie solidaire ?", "L'économie solidaire apparaît dans le dernier quart du XXe siècle. [n] "
+                                             "Elle se définit moins par des statuts que par des finalités"),
+])
+def test_a_definition_comes_from_the_document_named_after_the_subject(corpus_answerer, question, opening):
+    ans = corpus_answerer.answer(question)
+    _assert_grounded(ans)
+    assert re.match(re.escape(opening).replace(r"\[n\]", r"\[\d\]"), ans.text), ans.text[:300]
+    assert ans.citations[0].chunk.doc_id == "economie-sociale-et-solidaire"
 
 
 def test_a_sentence_that_asks_does_not_answer(corpus_answerer):
