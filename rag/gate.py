@@ -155,6 +155,10 @@ class RelevanceGate:
             own = analyze(w, lang)
             if not own:  # a stop word of the question's language
                 continue
+            if lang != "fr" and min(len(f) for f in own) < 4 and not w[:1].isupper():
+                # a short stem of a question in another language than the fiches meets unrelated French words
+                # (« ¿Qué hora es? »: « hora » and « hors » both stem to « hor »)
+                continue
             forms = set(own)
             for lg in self.retriever.languages:
                 forms |= set(analyze(w, lg))

@@ -652,6 +652,12 @@ def test_a_name_after_de_is_not_defined_by_the_verb_that_follows():
     assert defines("Installée depuis 2016 à Cenon, en Gironde, Ellyx est une Scop.", "Ellyx")
 
 
+@pytest.mark.parametrize("question", ["¿Qué hora es?", "Que horas são?"])
+def test_a_short_stem_of_another_language_anchors_no_off_topic_question(corpus_answerer, question):
+    # « hora » stems to « hor », as the French « hors » does: the word met nothing the question asks about
+    assert not corpus_answerer.answer(question).found
+
+
 def test_a_place_in_the_best_passage_does_not_anchor_an_off_topic_question(corpus_answerer):
     # the corpus lists Australia among the countries where social enterprise spread: no answer for all that
     assert not corpus_answerer.answer("Quelle est la capitale de l'Australie ?").found
