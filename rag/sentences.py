@@ -122,6 +122,9 @@ _FOLD_RULES = [
     r"\b(?:pour|a) notre (?:sujet|propos)\b",
     r"^c'est (?:la|cette|une) (?:definition|formule|approche|lecture|typologie) que\b.{0,80}\bdans (?:le|la|l'|les|un|une|son|sa) "
     r"(?:\w+ )?" + _DOC_NOUNS + r"\b",
+    # « Pour un chercheur, il illustre la manière dont… »: what a kind of reader gets from the document
+    r"^pour (?:un|une|les|des|le|la) (?:\w+ )?(?:chercheu\w*|etudiant\w*|enseignant\w*|lecteur\w*|lectrice\w*|"
+    r"praticien\w*|formateur\w*|formatrice\w*|doctorant\w*|elus?|decideur\w*|historien\w*),\s*(?:il|elle|ce|cette|ces)\b",
     # « Le thème de la journée d'étude qui l'a accueilli… indique l'horizon dans lequel ce travail se situe »
     r"\b(?:qui l'a|qui les a) accueilli|\bce travail (?:se situe|s'inscrit)\b",
 

@@ -210,6 +210,11 @@ def test_definition_subject(question, subject):
     ("C'est la définition que reprennent Laurent Fraisse et Patrick Gianfaldoni dans le dossier de la RECMA de 2017.",
      True),
     ("La présente loi définit le champ de l'économie sociale et solidaire.", False),
+    # what a kind of reader gets from the document (seen in an answer on Dacheux and Goujon)…
+    ("Pour un chercheur, il illustre la manière dont les théories de l'économie solidaire circulent dans les "
+     "réseaux locaux de l'ESS.", True),
+    # …not a view held by someone
+    ("Pour les élus, la coopération territoriale est un levier de développement.", False),
     ("Elle propose d'un côté des repères sur les politiques régionales, de l'autre des exemples d'actions.", True),
 ])
 def test_about_document_rule(sentence, about):
