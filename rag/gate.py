@@ -147,6 +147,9 @@ class RelevanceGate:
         the IDF of its most common form, so that a word no passage holds (« tatin », « Böhme ») weighs most
         and a question whose rare words the corpus never uses has little cover."""
         out = []
+        # an acronym or a capitalised name (« ¿Qué es un SEL? ») is kept however short its stem
+        tokens = re.findall(r"[\w-]+", query)
+        named = {t.lower() for i, t in enumerate(tokens) if t[:1].isupper() and (i > 0 or t.isupper())}
         for w in dict.fromkeys(words(query)):
             # nor do the words naming a kind of resource (« une vidéo sur… »): they match sentences describing
             # videos, not the subject asked about
@@ -155,7 +158,7 @@ class RelevanceGate:
             own = analyze(w, lang)
             if not own:  # a stop word of the question's language
                 continue
-            if lang != "fr" and min(len(f) for f in own) < 4 and not w[:1].isupper():
+            if lang != "fr" and min(len(f) for f in own) < 4 and w not in named:
                 # a short stem of a question in another language than the fiches meets unrelated French words
                 # (« ¿Qué hora es? »: « hora » and « hors » both stem to « hor »)
                 continue

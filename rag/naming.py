@@ -343,22 +343,21 @@ class DocumentNames:
             self._doc_keys = keys
         return self._doc_keys
 
-    def naming_priority(self, subject: str) -> dict[str, int]:
-        """doc_id → how surely the document is about the subject it names: 0 a note's title … 5 a fiche's topic."""
+    def _naming(self, subject: str) -> list[tuple[int, str, str]]:
+        """(priority, doc_id, kind) of each document naming the subject, best first, one per document: priority 0 is
+        a note's title … 5 a fiche's topic."""
         sn = norm(subject)
-        out: dict[str, int] = {}
-        for key, doc_id, p, _ in self.doc_keys():
-            if key == sn:
-                out[doc_id] = min(out.get(doc_id, p), p)
+        out, seen = [], set()
+        for p, doc_id, kind in sorted((p, doc_id, kind) for key, doc_id, p, kind in self.doc_keys() if key == sn):
+            if doc_id not in seen:
+                seen.add(doc_id)
+                out.append((p, doc_id, kind))
         return out
+
+    def naming_priority(self, subject: str) -> dict[str, int]:
+        """doc_id → how surely the document is about the subject it names (0 a note's title … 5 a fiche's topic)."""
+        return {doc_id: p for p, doc_id, _ in self._naming(subject)}
 
     def named_docs(self, subject: str) -> list[tuple[str, str]]:
         """(doc_id, "title"|"topic") of documents whose title, acronym or topics are the subject, best first."""
-        sn = norm(subject)
-        found = sorted((p, doc_id, kind) for key, doc_id, p, kind in self.doc_keys() if key == sn)
-        out, seen = [], set()
-        for _, doc_id, kind in found:
-            if doc_id not in seen:
-                seen.add(doc_id)
-                out.append((doc_id, kind))
-        return out
+        return [(doc_id, kind) for _, doc_id, kind in self._naming(subject)]

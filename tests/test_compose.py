@@ -663,6 +663,12 @@ def test_a_short_stem_of_another_language_anchors_no_off_topic_question(corpus_a
     assert not corpus_answerer.answer(question).found
 
 
+@pytest.mark.parametrize("question", ["¿Qué es un SEL?", "What is a SEL?"])
+def test_an_acronym_keeps_its_short_stem(corpus_answerer, question):
+    ans = corpus_answerer.answer(question)
+    assert ans.found and "(SEL)" in ans.text
+
+
 def test_a_place_in_the_best_passage_does_not_anchor_an_off_topic_question(corpus_answerer):
     # the corpus lists Australia among the countries where social enterprise spread: no answer for all that
     assert not corpus_answerer.answer("Quelle est la capitale de l'Australie ?").found
