@@ -23,7 +23,7 @@ from .question import (_CRITIQUE_Q, SEEN_BY, asks_about, asks_results, clean_sid
 from .parts import part_answer, second_part
 from .profile import profile, stays_on
 from .retrieve import Filters, Retriever
-from .text import analyze_query, detect_language
+from .text import analyze_query, detect_language, fold
 from .types import Answer, Citation, Hit
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,14 @@ class ExtractiveAnswerer(FurtherReading):
         # microcredit)
         titled = None if person else self._titled_note(
             question, defined if route in (None, "definition") else None, hits, found_hits, qvec, within)
+        if not (titled or person) and route in (None, "passage") and (how := how_subject(question)):
+            # « ¿Cómo funciona una moneda local? »: the note on the subject, named in another language, says how
+            # it is organised from its opening (as « Comment fonctionne une Scop ? » gets the Scop note's)
+            titled = self._titled_note(question, how, hits, found_hits, qvec, within)
+            # …but not for a name the note's title does not carry ("How does the Eusko local currency work?")
+            title = fold((self.composer.names.documents.get(titled) or {}).get("title", "")).lower() if titled else ""
+            if titled and any(fold(n).lower() not in title for n in re.findall(r"\b[A-ZÀ-Ý][\w'-]+", how)):
+                titled = None
         # « ¿Qué críticas se le hacen al comercio justo? »: the note on the subject criticised, named in another
         # language — read whole, its debate section first
         debated = None if titled else self._titled_note(question, critique_subject(question), hits, found_hits,

@@ -495,6 +495,21 @@ def test_a_sentence_that_asks_does_not_answer(corpus_answerer):
     assert ans.text.startswith("La société coopérative d'intérêt collectif (SCIC) est une entreprise coopérative")
 
 
+@pytest.mark.parametrize("question", ["¿Cómo funciona una moneda local?", "How does a local currency work?"])
+def test_how_in_another_language_opens_with_the_note_on_its_subject(corpus_answerer, question):
+    # the note's title cannot meet the question's words; it opened on « Cette typologie permet… », a sentence of
+    # another resource that leans on the paragraph before it
+    ans = corpus_answerer.answer(question)
+    _assert_grounded(ans)
+    assert ans.text.startswith("Une monnaie locale complémentaire (MLC) circule à côté de l'euro")
+
+
+def test_how_a_named_thing_works_is_not_answered_by_the_general_note(corpus_answerer):
+    ans = corpus_answerer.answer("How does the Eusko local currency work?")
+    _assert_grounded(ans)
+    assert not ans.text.startswith("Une monnaie locale complémentaire") and "Eusko" in ans.text
+
+
 def test_limited_reads_as_a_question_on_limits(corpus_answerer):
     ans = corpus_answerer.answer("Pourquoi dit-on que les monnaies locales restent limitées ?")
     _assert_grounded(ans)
