@@ -44,8 +44,8 @@ _HOW_OPENER = re.compile(r"\b(?:fonctionnement|fonctionne|principe|concr[èe]tem
 _DEBATE_SEC = re.compile(r"\b(?:d[ée]bats?|limites?|critiques?|enjeux|r[ée]parer ou transformer|controverses?)\b", re.I)
 
 # a sentence that asks rather than tells (« Elle soulève aussi des questions : comment faire vivre… ») is close to
-# any question in the embedding space, yet answers none
-_ASKS = re.compile(r"\?\s*$|\bquestions?\s*:|\bse demand\w*|s'interroge\w*|\bsoul[èe]v\w* [^.]{0,30}\bquestions?\b|"
+# any question in the embedding space, yet answers none (one ending in « ? » is never quoted: `Sent.eligible`)
+_ASKS = re.compile(r"\bquestions?\s*:|\bse demand\w*|s'interroge\w*|\bsoul[èe]v\w* [^.]{0,30}\bquestions?\b|"
                    r"\bpos\w* (?:la|une|des) questions?\b", re.I)
 ASKING_MALUS = 0.03
 
@@ -173,8 +173,9 @@ class Composer(ComparisonSpans, SentenceTable):
     def definition(self, subject: str, cands: list[Sent], qvec: np.ndarray) -> list[Sent] | None:
         """The lead span for a definition question, or None when nothing in the corpus defines the subject."""
         forms = subject_forms(subject)
+        naming = {form: self.names.naming(form) for form in forms}
         for form in forms:
-            for doc_id, kind in self.names.named_docs(form):
+            for _, doc_id, kind in naming[form]:
                 span = self.opening_span(doc_id)
                 if span and (kind == "title" or defines(span[0].text, form)):
                     return span
@@ -182,7 +183,7 @@ class Composer(ComparisonSpans, SentenceTable):
         # « l'économie sociale »), then of one that has it among its topics, before one met elsewhere, however close
         named: dict[str, int] = {}
         for form in forms:
-            for doc_id, p in self.names.naming_priority(form).items():
+            for p, doc_id, _ in naming[form]:
                 named[doc_id] = min(named.get(doc_id, p), p)
         defs = sorted((d for form in forms for d in self.defining_sentences(form, qvec)),
                       key=lambda d: (min(definition_rank(d.text, form) for form in forms), named.get(d.chunk.doc_id, 9),

@@ -148,7 +148,7 @@ class RelevanceGate:
         and a question whose rare words the corpus never uses has little cover."""
         out = []
         # an acronym or a capitalised name (« ¿Qué es un SEL? ») is kept however short its stem
-        tokens = re.findall(r"[\w-]+", query)
+        tokens = re.findall(r"[\w-]+", query) if lang != "fr" else []
         named = {t.lower() for i, t in enumerate(tokens) if t[:1].isupper() and (i > 0 or t.isupper())}
         for w in dict.fromkeys(words(query)):
             # nor do the words naming a kind of resource (« une vidéo sur… »): they match sentences describing

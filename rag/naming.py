@@ -343,7 +343,7 @@ class DocumentNames:
             self._doc_keys = keys
         return self._doc_keys
 
-    def _naming(self, subject: str) -> list[tuple[int, str, str]]:
+    def naming(self, subject: str) -> list[tuple[int, str, str]]:
         """(priority, doc_id, kind) of each document naming the subject, best first, one per document: priority 0 is
         a note's title … 5 a fiche's topic."""
         sn = norm(subject)
@@ -354,10 +354,6 @@ class DocumentNames:
                 out.append((p, doc_id, kind))
         return out
 
-    def naming_priority(self, subject: str) -> dict[str, int]:
-        """doc_id → how surely the document is about the subject it names (0 a note's title … 5 a fiche's topic)."""
-        return {doc_id: p for p, doc_id, _ in self._naming(subject)}
-
     def named_docs(self, subject: str) -> list[tuple[str, str]]:
         """(doc_id, "title"|"topic") of documents whose title, acronym or topics are the subject, best first."""
-        return [(doc_id, kind) for _, doc_id, kind in self._naming(subject)]
+        return [(doc_id, kind) for _, doc_id, kind in self.naming(subject)]

@@ -38,6 +38,12 @@ _APPEARED = (r"^(?:\w+\s+){0,2}?(?:l'|le |la |les |son |sa |ses |leur |leurs |un
              + _DOC_NOUNS + r"\b(?:\s+[\w'-]+){0,3}?\s+(?:parait|paraissent|est parue?s?|sont parue?s?|a paru|ont paru|"
              r"a ete (?:publiee?|editee?|mise? en ligne)|ont ete (?:publiee?s|editee?s)|est (?:publiee?|editee?)|"
              r"sont (?:publiee?s|editee?s)|sort|est sortie?)\s+(?:en|dans|chez|aux|le|comme|par|sur)\b")
+# a pronoun standing for the document, with a verb of what documents do: « Il analyse ensuite… »
+_PRONOUN_MOVES = (
+    r"^(?:il|elle|it)\s+(?:\w+\s+)?(?:offre|fournit|donne|analyse|aborde|parcourt|pose|s'appuie|regroupe|"
+    r"transpose|retrace|examine|expose|presente|propose|revient|decrit|dresse|se termine|se conclut|se lit|"
+    r"reste un|reste une|est dirige|est depose|a ete ecrit|a ete publie|a ete realise|a ete produit|etudie|"
+    r"complete|evoque|rassemble|compile|offers|argues|presents|describes|provides|reviews)\b")
 _FOLD_RULES = [
     # demonstrative + document noun: « ce texte », « cette fiche », « cet ouvrage », "this paper"
     rf"\b(?:ce|cet|cette|ces|this|these|este|esta|estos|estas|esse|essa|este)\s+(?:\w+\s+)?{_DOC_NOUNS}\b",
@@ -81,10 +87,7 @@ _FOLD_RULES = [
     r"^(?:l'auteur|l'autrice|les auteurs|les autrices|l'auteure|the authors?|el autor|o autor)\s+(?:est|sont|"
     r"is|are)\b",
     # a pronoun standing for the document, with a verb of what documents do: « Il analyse ensuite… »
-    r"^(?:il|elle|it)\s+(?:\w+\s+)?(?:offre|fournit|donne|analyse|aborde|parcourt|pose|s'appuie|regroupe|"
-    r"transpose|retrace|examine|expose|presente|propose|revient|decrit|dresse|se termine|se conclut|se lit|"
-    r"reste un|reste une|est dirige|est depose|a ete ecrit|a ete publie|a ete realise|a ete produit|etudie|"
-    r"complete|evoque|rassemble|compile|offers|argues|presents|describes|provides|reviews)\b",
+    _PRONOUN_MOVES,
     # parts and moves of the document: « La première partie porte sur… », « Le point de départ est… »
     r"^(?:la|le|l') ?(?:premiere|premier|deuxieme|seconde|second|troisieme|derniere|dernier)\s+(?:partie|chapitre|"
     r"section|temps|etape|volet\s+)?\s*(?:propose|porte|s'appuie|examine|presente|analyse|traite|revient|"
@@ -146,7 +149,7 @@ _REPORTS = re.compile(r"^(?:\w+\s+){0,3}(?:l'|le |la |les |un |une |the )" + _DO
 _PRONOUN_REPORTS = re.compile(r"^(?:il|elle)\s+(?:\w+\s+)?(?:propose|presente|expose|decrit|dresse|evoque|"
                               r"retrace|analyse|donne|offre|fournit)\b(?:[^:]{0,80}?(?::|\b(?:que|qu')\b)\s*"
                               r"(?:\S+\s+){8,}\S+|[^,;:]{0,60}\bcomme (?:un|une|le|la|l'|des|les)\b)")
-_PRONOUN_RULE = next(i for i, p in enumerate(_FOLD_RULES) if p.startswith(r"^(?:il|elle|it)"))
+_PRONOUN_RULE = _FOLD_RULES.index(_PRONOUN_MOVES)
 # the rules a reported statement may match alone (the document as subject; its publication named on the way:
 # « Une étude publiée dans la RECMA en 2013 montre que… »)
 _REPORT_RULES = {1, _FOLD_RULES.index(_PUBLISHED), _FOLD_RULES.index(_APPEARED)}
