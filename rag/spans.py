@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .sentences import _DOC_NOUNS
 from .text import fold, index_languages
 from .types import Chunk, Hit
 
@@ -85,6 +86,22 @@ class Sent:
                 and self.text.rstrip().endswith((".", ":")))
 
 
+# a sentence after one about a document that names a document (« Le compte rendu de la rencontre en restitue les
+# échanges. ») is likely about it too, whether or not the rule flags it
+_NAMES_DOC = re.compile(r"\b" + _DOC_NOUNS + r"\b")
+
+
+def bridged(para: list[Sent]) -> list[Sent]:
+    """A paragraph's sentences (reading order) less those about a document that the next sentence does not lean
+    on: « La thèse centrale est que… » and « Le social business se contente d'améliorer… » read on as one span
+    past « Les auteurs opposent deux approches. », which is not quoted; « Il s'adresse aux élus. Il propose… »
+    still ends a span, its next sentence being about the document too."""
+    para = sorted(para, key=lambda x: x.idx)
+    return [s for k, s in enumerate(para)
+            if not (s.about and k + 1 < len(para) and para[k + 1].eligible and not leans(para[k + 1].text)
+                    and not _NAMES_DOC.search(fold(para[k + 1].text).lower()))]
+
+
 def _trim_links(span: list[Sent]) -> list[Sent]:
     """A span does not end on an announcement of what it no longer holds."""
     while span and not span[-1].eligible:
@@ -143,7 +160,7 @@ class SentenceTable:
         """The contiguous span of one paragraph around `anchor`: the sentence before when the anchor leans on
         it, the following ones while they stay relevant, at least two sentences when the paragraph has them."""
         margin = self.relevance["margin"] if margin is None else margin
-        para = [s for s in chunk_sents if s.para == anchor.para]
+        para = bridged([s for s in chunk_sents if s.para == anchor.para])
         i = next(k for k, s in enumerate(para) if s.idx == anchor.idx)
         lo = hi = i
         words_n = anchor.n_words
@@ -179,7 +196,7 @@ class SentenceTable:
         sentence ends the span, unless the span has not yet reached sentence `skip_before` (then it is skipped)."""
         span: list[Sent] = []
         words_n = 0
-        for s in sorted(para, key=lambda x: x.idx):
+        for s in bridged(para):
             if not s.eligible and not (span and s.link):
                 if span and span[-1].idx >= skip_before:
                     break
@@ -228,7 +245,7 @@ class SentenceTable:
         close sentence before the anchor is taken as readily as one after it (the answer to « Combien… ? »
         often sits just before the sentence that repeats the question's words). Within `max_sents` and
         `max_words`; at least two sentences when the paragraph has an eligible neighbour."""
-        para = [s for s in chunk_sents if s.para == anchor.para]
+        para = bridged([s for s in chunk_sents if s.para == anchor.para])
         i = next(k for k, s in enumerate(para) if s.idx == anchor.idx)
         floor = anchor.sim - self.relevance["margin"]
         best: tuple[tuple[bool, float], int, int] | None = None

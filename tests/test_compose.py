@@ -233,6 +233,43 @@ def test_no_answer_sentence_describes_a_document(corpus_answerer, question):
         assert "voir" not in sentence.lower().split()[:1]
 
 
+def test_a_span_reads_on_past_a_sentence_about_its_document(corpus_answerer):
+    # « La thèse centrale est que… » is followed by « Les auteurs opposent deux approches. » (about the book, never
+    # quoted) and then by the book's criticism itself: the span reads on past the first and quotes the criticism
+    ans = corpus_answerer.answer("Que reproche le livre « Du social business à l'économie solidaire » à "
+                                 "l'innovation sociale ?")
+    _assert_grounded(ans)
+    assert "Les auteurs opposent deux approches." not in ans.text
+    assert "Le social business se contente d'améliorer le modèle économique dominant" in ans.text
+    first = ans.text.split(" [1] ")
+    assert first[0].startswith("La thèse centrale est que") and first[1].startswith("Le social business se contente")
+
+
+def test_bridged_skips_only_what_the_next_sentence_does_not_lean_on(corpus_answerer):
+    from rag.spans import bridged
+    composer = corpus_answerer.composer
+
+    def para_of(doc_id, words):
+        for row in composer.rows_of_doc(doc_id):
+            sents = composer.sentences_of(row)
+            hit = next((x for x in sents if words in x.text), None)
+            if hit:
+                return [x for x in sents if x.para == hit.para]
+        raise AssertionError(words)
+
+    # about the book, then content that does not lean on it: skipped
+    para = para_of("juan-laville-subirats-social-business-economie-solidaire", "La thèse centrale")
+    about = [x.text for x in para if x.about]
+    assert about == ["Les auteurs opposent deux approches."]
+    assert [x.text for x in bridged(para)] == [x.text for x in para if not x.about]
+    # about the report, then a sentence that names a document (« Le compte rendu… »): kept, so a span stops there
+    para = para_of("labo-ess-2017-rencontre-ptce-cooperer-innover", "Le compte rendu de la rencontre")
+    assert any(x.about for x in para) and [x.text for x in bridged(para)] == [x.text for x in para]
+    # the last sentence of a paragraph, about its document: kept (a span ends on it, as before)
+    para = para_of("juan-laville-subirats-social-business-economie-solidaire", "Il s'adresse aux chercheurs")
+    assert para[-1].about and bridged(para)[-1].text == para[-1].text
+
+
 # -- 4. comparisons ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("question, sides", [
@@ -493,6 +530,9 @@ def test_a_sentence_that_asks_does_not_answer(corpus_answerer):
     _assert_grounded(ans)
     assert ans.citations[0].chunk.doc_id == "scic"
     assert ans.text.startswith("La société coopérative d'intérêt collectif (SCIC) est une entreprise coopérative")
+    # …nor does it follow the definition: what the note says of the rules does (« une personne, une voix »)
+    assert "Elle soulève aussi des questions" not in ans.text
+    assert "Elle suit les règles coopératives : une personne, une voix" in ans.text
 
 
 @pytest.mark.parametrize("question", ["¿Cómo funciona una moneda local?", "How does a local currency work?"])
