@@ -43,20 +43,30 @@ _PRONOUN_MOVES = (
     r"^(?:il|elle|it)\s+(?:\w+\s+)?(?:offre|fournit|donne|analyse|aborde|parcourt|pose|s'appuie|regroupe|"
     r"transpose|retrace|examine|expose|presente|propose|revient|decrit|dresse|se termine|se conclut|se lit|"
     r"reste un|reste une|est dirige|est depose|a ete ecrit|a ete publie|a ete realise|a ete produit|etudie|"
-    r"complete|evoque|rassemble|compile|offers|argues|presents|describes|provides|reviews)\b")
+    r"complete|evoque|rassemble|compile|eclaire|temoigne|prolonge|commence par|se prete|offers|argues|presents|describes|provides|reviews)\b")
+# the document's plan, told with a pronoun for it (« Il rappelle d'abord ce que recouvre le concept… », « Ils
+# détaillent ensuite, programme par programme, les dotations… ») or with its author after an opening phrase
+# (« Pour y parvenir, les auteurs parcourent environ cent cinquante ans de littérature… »); what it states after a
+# colon or « que » is content (_PLAN_REPORTS)
+_PLAN = (r"^(?:il|elle|ils|elles)\s+(?:rappell?\w*|compar\w*|detaill\w*|retrac\w*|decri\w*|montr\w*|examin\w*|"
+         r"abord\w*|revien\w*|discut\w*|consacr\w*|pass\w*)\s+(?:d'abord|ensuite|enfin)\b|"
+         r"^[^,]{3,50},\s*(?:l'auteur|l'autrice|l'auteure|les auteurs|les autrices)\s+(?:\w+\s+)?(?:rappell?\w*|"
+         r"parcour\w*|reprend\w*|examin\w*|dress\w*|retrac\w*|procede\w*|commence\w*|termine\w*|conclu\w*)\b|"
+         r"\b(?:procede|procedent|se divise|se divisent|se compose|se composent) en (?:deux|trois|quatre|cinq|six) "
+         r"(?:temps|parties|chapitres|etapes|sections)\b")
 _FOLD_RULES = [
     # demonstrative + document noun: « ce texte », « cette fiche », « cet ouvrage », "this paper"
     rf"\b(?:ce|cet|cette|ces|this|these|este|esta|estos|estas|esse|essa|este)\s+(?:\w+\s+)?{_DOC_NOUNS}\b",
     # the document (or its author) as the subject of the opening words: « L'article donne la parole… »
     rf"^(?:\w+\s+){{0,3}}(?:l'|le |la |les |un |une |the |el |la |o |a ){_DOC_NOUNS}\b(?:\s+\w+){{0,2}}\s+"
-    r"(?:\w+\s+)?(?:est|sont|a |ont|fait|donne|presente|propose|retrace|revient|raconte|decrit|analyse|"
+    r"(?:\w+\s+)?(?:en |y )?(?:est|sont|a |ont|fait|donne|identifie|consacre|restitue|prolonge|vise|se prete|presente|propose|retrace|revient|raconte|decrit|analyse|"
     r"interroge|montre|examine|explore|offre|rassemble|reunit|s'appuie|s'ouvre|se termine|se conclut|se lit|"
     r"se compose|comporte|contient|comprend|dure|alterne|procede|distingue|illustre|suit|part|prend|met|insiste|souligne|rappelle|"
     r"porte|traite|permet|invite|fournit|detaille|expose|discute|documente|resume|dresse|"
     r"presents|describes|offers|shows|discusses|argues|provides|examines|is a|presenta|describe|ofrece|"
     r"apresenta|descreve|oferece)\b",
     # audience and reading advice
-    r"\b(?:interesser\w*|s'adress\w*|sert aux|servira\w*|peut (?:aussi |egalement )?servir|"
+    r"\b(?:interesser\w*|s'adress\w*|rendra service|se prete (?:bien |aussi )?a (?:l'enseignement|la formation|des seances)|ser(?:t|vent) (?:aussi |egalement )?aux|servira\w*|peut (?:aussi |egalement )?servir|"
     r"pourra (?:aussi |egalement )?servir|sera utile|seront utiles|"
     r"utile (?:aux|a|pour)|utiles (?:aux|a|pour)|porte d'entree|bonne introduction|pour un lecteur|a lire|"
     r"lecture utile|peut le lire|peut la lire|se lit avec|se lit comme|rapprocher|on pourra (?:lire|consulter)|"
@@ -93,7 +103,7 @@ _FOLD_RULES = [
     r"section|temps|etape|volet\s+)?\s*(?:propose|porte|s'appuie|examine|presente|analyse|traite|revient|"
     r"est consacre)",
     r"\b(?:le point de depart|l'ambition|l'interet|la limite|les limites|l'hypothese centrale|le fil conducteur|"
-    r"le plan|la demarche)\s+(?:de l'|du |de la |des |de cet |de ce |de cette )?(?:{n})?\s*(?:est|tient|tiennent)\b"
+    r"le plan|la demarche)(?: principale?s?| majeure?s?)?\s+(?:de l'|du |de la |des |de cet |de ce |de cette )?(?:{n})?\s*(?:est|tient|tiennent)\b"
     .replace("{n}", _DOC_NOUNS),
     r"\b(?:structurent|organisent|eclaire|eclairent) (?:le propos|la demarche)\b",
     # « Il peut se lire avec les textes de… », « Il faut donc le lire comme un témoignage de seconde main »
@@ -130,6 +140,7 @@ _FOLD_RULES = [
     r"praticien\w*|formateur\w*|formatrice\w*|doctorant\w*|elus?|decideur\w*|historien\w*),\s*(?:il|elle|ce|cette|ces)\b",
     # « Le thème de la journée d'étude qui l'a accueilli… indique l'horizon dans lequel ce travail se situe »
     r"\b(?:qui l'a|qui les a) accueilli|\bce travail (?:se situe|s'inscrit)\b",
+    _PLAN,
 
 ]
 _ABOUT = [re.compile(p, re.I) for p in _FOLD_RULES]
@@ -150,6 +161,8 @@ _PRONOUN_REPORTS = re.compile(r"^(?:il|elle)\s+(?:\w+\s+)?(?:propose|presente|ex
                               r"retrace|analyse|donne|offre|fournit)\b(?:[^:]{0,80}?(?::|\b(?:que|qu')\b)\s*"
                               r"(?:\S+\s+){8,}\S+|[^,;:]{0,60}\bcomme (?:un|une|le|la|l'|des|les)\b)")
 _PRONOUN_RULE = _FOLD_RULES.index(_PRONOUN_MOVES)
+_PLAN_RULE = _FOLD_RULES.index(_PLAN)
+_PLAN_REPORTS = re.compile(r"(?::|(?<!\bce )(?<!\bpour )\b(?:que|qu'))\s*(?:\S+\s+){8,}\S+")
 # the rules a reported statement may match alone (the document as subject; its publication named on the way:
 # « Une étude publiée dans la RECMA en 2013 montre que… »)
 _REPORT_RULES = {1, _FOLD_RULES.index(_PUBLISHED), _FOLD_RULES.index(_APPEARED)}
@@ -169,6 +182,8 @@ def about_document(sentence: str) -> bool:
     if hits and hits <= _REPORT_RULES and (_REPORTS.search(s) or _FINDS.search(s)):
         return False
     if hits == {_PRONOUN_RULE} and _PRONOUN_REPORTS.search(s):
+        return False
+    if _PLAN_RULE in hits and hits <= {_PLAN_RULE, _PRONOUN_RULE} and _PLAN_REPORTS.search(s) and not re.search(r"\ben \w+ (?:temps|parties)\b", s):
         return False
     return bool(hits)
 
@@ -213,7 +228,7 @@ def about_rules() -> str:
     """A fingerprint of the rules that flag sentences about documents, stored in an index's manifest: an index
     flagged under other rules (an older program, files kept by an incremental ingest) is flagged again."""
     text = "\n".join([*_FOLD_RULES, _SUMMARY_START, _REPORTS.pattern, _FINDS.pattern, repr(sorted(_REPORT_RULES)),
-                      _PRONOUN_REPORTS.pattern])
+                      _PRONOUN_REPORTS.pattern, _PLAN_REPORTS.pattern])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
