@@ -280,12 +280,16 @@ class Composer(ComparisonSpans, SentenceTable):
             if there and max(c.score for c in there) >= best.score - 2 * self.relevance["margin"]:
                 pool = there
         anchor = max(pool, key=lambda c: c.score)
-        if leans(anchor.text) and not self._before(anchor, cands):
-            # passages overlap by a sentence: the anchor that builds on the sentence before it is read where
-            # that sentence is (« Une deuxième partie… » after « La première partie… »)
-            anchor = next((c for c in pool if c.text == anchor.text and self._before(c, cands)), anchor)
+        anchor = self._where_before(anchor, pool, cands)
         chunk_sents = [c for c in cands if c.row == anchor.row]
         return self.window_around(anchor, chunk_sents)
+
+    def _where_before(self, anchor: Sent, pool: list[Sent], cands: list[Sent]) -> Sent:
+        """Passages overlap by a sentence: an anchor that builds on the sentence before it is read where that
+        sentence is (« Une deuxième partie… » after « La première partie… »)."""
+        if leans(anchor.text) and not self._before(anchor, cands):
+            return next((c for c in pool if c.text == anchor.text and self._before(c, cands)), anchor)
+        return anchor
 
     def with_antecedent(self, span: list[Sent]) -> list[Sent]:
         """A span that opens on a sentence building on the one before (« L'Institut Godin a ensuite développé… »)
@@ -357,6 +361,7 @@ class Composer(ComparisonSpans, SentenceTable):
         # figures and mechanisms are what an opening lacks
         bonus = NAMED_FIGURE_BONUS if named else FIGURE_BONUS
         anchor = max(pool, key=lambda c: c.score + (bonus if re.search(r"\d", c.text) else 0.0))
+        anchor = self._where_before(anchor, pool, cands)
         chunk_sents = [c for c in cands if c.row == anchor.row and c.text not in have]
         span = self.window_around(anchor, chunk_sents, max_sents=3, max_words=budget - words_n)
         return [c for c in span if c.eligible]

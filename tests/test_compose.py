@@ -216,6 +216,42 @@ def test_definition_subject(question, subject):
     # …not a view held by someone
     ("Pour les élus, la coopération territoriale est un levier de développement.", False),
     ("Elle propose d'un côté des repères sur les politiques régionales, de l'autre des exemples d'actions.", True),
+    # the document's plan told with a pronoun for it, or by its authors after an opening phrase (seen quoted in
+    # answers on the Centre Avec and on Moulaert and Ailenei)…
+    ("Il rappelle d'abord ce que recouvre le concept d'économie sociale et en montre les limites.", True),
+    ("Il compare enfin les deux notions avant de prendre position et de proposer une piste d'action concrète.", True),
+    ("Ils détaillent ensuite, programme par programme, les dotations inscrites au plan pluriannuel 2016-2019.", True),
+    ("Pour y parvenir, les auteurs parcourent environ cent cinquante ans de littérature universitaire.", True),
+    ("Le texte procède en quatre temps : il expose d'abord les difficultés analytiques d'une reconstruction du "
+     "concept, puis met en lumière la diversité historique des façons de le théoriser.", True),
+    # …but what it states after a colon or « que » is content, and a person's career is no plan
+    ("Elle décrit ensuite un écosystème favorable : politiques de soutien, gouvernance adaptée, financements "
+     "innovants, outils de renforcement des capacités.", False),
+    ("Ils montrent ensuite qu'elle peut ouvrir des voies de sortie de crise ou d'orientation vers un développement "
+     "durable.", False),
+    ("Il aborde ensuite les défis à relever pour que le modèle conserve son élan innovateur, avant de conclure.", True),
+    ("Elle a ensuite dirigé le réseau des Cigales pendant dix ans.", False),
+    ("À l'échelle macro, les auteurs reprennent l'idée polanyienne de « double mouvement » : l'extension de la "
+     "marchandisation suscite en retour des mouvements de protection.", False),
+    # audience and relations to other documents, with a pronoun for it
+    ("Il sert aussi aux chercheurs qui comparent les modèles nationaux.", True),
+    ("Il éclaire le débat belge présenté par le Centre AVEC et les travaux européens sur les entreprises sociales.",
+     True),
+    ("Mais la Scop sert aussi à créer des entreprises nouvelles.", False),
+    # the document as the subject of what documents do
+    ("Le document identifie aussi des pistes pour les recherches futures.", True),
+    ("Le compte rendu de la rencontre en restitue les échanges.", True),
+    ("Un rapport du Sénat recense 190 SCIC en 2010, avec 11 582 associés et 1 726 salariés.", False),
+    ("Le document prolonge un travail engagé trois ans plus tôt.", True),
+    ("Le livre vise explicitement les décideurs publics, les fondations et financeurs.", True),
+    ("Il témoigne aussi d'un moment particulier, l'après-2008, où les réseaux de l'ESS ont mis en avant la résistance "
+     "supposée des coopératives à la crise.", True),
+    ("Il commence par expliquer ce que recouvre la notion d'économie sociale, d'où elle vient.", True),
+    ("Il rendra service aux étudiants qui cherchent une synthèse abordable des définitions américaines.", True),
+    ("Par son écriture narrative, l'ouvrage se prête bien à l'enseignement de l'histoire de l'ESS au lycée.", True),
+    ("La limite principale de l'article tient à son genre : il s'agit d'un portrait d'entreprise fondé sur des "
+     "objectifs annoncés.", True),
+    ("Le microcrédit se prête mal aux projets des plus pauvres, selon ses critiques.", False),
 ])
 def test_about_document_rule(sentence, about):
     assert about_document(sentence) is about
@@ -268,6 +304,20 @@ def test_bridged_skips_only_what_the_next_sentence_does_not_lean_on(corpus_answe
     # the last sentence of a paragraph, about its document: kept (a span ends on it, as before)
     para = para_of("juan-laville-subirats-social-business-economie-solidaire", "Il s'adresse aux chercheurs")
     assert para[-1].about and bridged(para)[-1].text == para[-1].text
+
+
+def test_a_sentence_that_leans_is_read_where_its_predecessor_is(corpus_answerer):
+    # passages overlap by a sentence: « Une deuxième partie traite… » opens one passage and follows « La première
+    # partie décrit le processus en six étapes : … » in the one before; read from the first, it came alone
+    ans = corpus_answerer.answer("How does the Open Book of Social Innovation describe how social innovations "
+                                 "develop?")
+    _assert_grounded(ans)
+    first, second = "La première partie décrit le processus en six étapes", "Une deuxième partie traite"
+    assert first in ans.text and second in ans.text
+    assert ans.text.index(first) < ans.text.index(second)
+    n_first = re.search(re.escape(first) + r"[^\[]*\[(\d+)\]", ans.text).group(1)
+    n_second = re.search(re.escape(second) + r"[^\[]*\[(\d+)\]", ans.text).group(1)
+    assert n_first == n_second        # one passage holds both
 
 
 # -- 4. comparisons ------------------------------------------------------------------------------------
