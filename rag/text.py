@@ -160,19 +160,33 @@ _SENT_END = re.compile(r"(?<=[.!?…])[\"»”)]?\s+(?=[«\"“(\[]?[A-ZÀ-ÖØ-
 _ABBREV = re.compile(r"(?:\b(?:M|Mme|Dr|Pr|p|pp|n°|no|vol|éd|ed|cf|etc|art|al|op|cit|ibid|St|Ste|av|J\.-C|ex)|\b[A-Z])\.$")
 
 
+MAX_QUOTED = 300
+
+
 def split_sentences(text: str) -> list[str]:
     """Split a paragraph into sentences, keeping each sentence verbatim (no whitespace rewriting inside)."""
     out: list[str] = []
     start = 0
+    seen = 0          # text[start:seen] has been counted into `open_`
+    open_ = 0         # brackets and guillemets opened and not yet closed since `start`
     for m in _SENT_END.finditer(text):
         # only the last few characters can hold an abbreviation; searching the whole candidate made a long run
         # of abbreviations ("M. M. M. …", 5 MB on one line) quadratic
         if _ABBREV.search(text, max(start, m.start() - 12), m.start()):
             continue
+        # a title inside brackets or guillemets (« Relancer les PTCE. Diagnostic et propositions ») is not two
+        # sentences — counted incrementally, and not past MAX_QUOTED characters (an unclosed bracket does not
+        # swallow a paragraph)
+        seg = text[seen:m.end()]     # the boundary itself may close them: « (voir plus haut.) Puis… »
+        open_ += seg.count("(") + seg.count("«") - seg.count(")") - seg.count("»")
+        seen = m.end()
+        if open_ > 0 and m.start() - start < MAX_QUOTED:
+            continue
         candidate = text[start:m.start()].rstrip()
         if candidate:
             out.append(candidate.strip())
         start = m.end()
+        open_ = 0
     tail = text[start:].strip()
     if tail:
         out.append(tail)

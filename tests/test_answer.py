@@ -86,6 +86,19 @@ def test_sentence_splitter_keeps_abbreviations_and_text_verbatim():
                                      "Cf. art. 15 !", "Fin…", "Voilà."]
 
 
+def test_sentence_splitter_keeps_a_title_in_brackets_or_guillemets_whole():
+    # « L'ouvrage de Besançon, Chochoy et Guyon, L'innovation sociale. » was quoted in answers as a sentence
+    text = ("L'ouvrage de Besançon, « L'innovation sociale. Principes et fondements d'un concept » (2013), fonde "
+            "l'approche. Le rapport (Relancer les PTCE. Diagnostic et propositions) date de 2021.")
+    assert split_sentences(text) == [
+        "L'ouvrage de Besançon, « L'innovation sociale. Principes et fondements d'un concept » (2013), fonde l'approche.",
+        "Le rapport (Relancer les PTCE. Diagnostic et propositions) date de 2021."]
+    # an unclosed bracket does not swallow the paragraph: past MAX_QUOTED characters, sentences split again
+    from rag.text import MAX_QUOTED
+    long = "Un crochet ouvert ( " + "Une phrase assez longue pour compter. " * (MAX_QUOTED // 30) + "Fin."
+    assert len(split_sentences(long)) > 1 and "".join(split_sentences(long)).replace(" ", "") == long.replace(" ", "")
+
+
 ANSWER_KEYS = {"answer", "citations", "hits"}
 CITATION_KEYS = {"n", "doc_id", "source", "title", "type", "url", "passage"}
 
