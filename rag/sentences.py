@@ -57,7 +57,9 @@ _PLAN = (r"^(?:il|elle|ils|elles)\s+(?:rappell?\w*|compar\w*|detaill\w*|retrac\w
 _FOLD_RULES = [
     # demonstrative + document noun: « ce texte », « cette fiche », « cet ouvrage », "this paper"
     rf"\b(?:ce|cet|cette|ces|this|these|este|esta|estos|estas|esse|essa|este)\s+(?:\w+\s+)?{_DOC_NOUNS}\b",
-    # the document (or its author) as the subject of the opening words: « L'article donne la parole… »
+    # the document (or its author) as the subject of the opening words: « L'article donne la parole… » (known
+    # defect: folded, « à » reads as the verb « a » — « Le propos central consiste à traiter… » is flagged; excluding
+    # it cost 2 facts on the answer sets, see README « Neuvième suite »)
     rf"^(?:\w+\s+){{0,3}}(?:l'|le |la |les |un |une |the |el |la |o |a ){_DOC_NOUNS}\b(?:\s+\w+){{0,2}}\s+"
     r"(?:\w+\s+)?(?:en |y )?(?:est|sont|a |ont|fait|donne|identifie|consacre|restitue|prolonge|vise|se prete|presente|propose|retrace|revient|raconte|decrit|analyse|"
     r"interroge|montre|examine|explore|offre|rassemble|reunit|s'appuie|s'ouvre|se termine|se conclut|se lit|"
