@@ -43,7 +43,8 @@ _PRONOUN_MOVES = (
     r"^(?:il|elle|it)\s+(?:\w+\s+)?(?:offre|fournit|donne|analyse|aborde|parcourt|pose|s'appuie|regroupe|"
     r"transpose|retrace|examine|expose|presente|propose|revient|decrit|dresse|se termine|se conclut|se lit|"
     r"reste un|reste une|est dirige|est depose|a ete ecrit|a ete publie|a ete realise|a ete produit|etudie|"
-    r"complete|evoque|rassemble|compile|eclaire|temoigne|prolonge|commence par|se prete|offers|argues|presents|describes|provides|reviews)\b")
+    r"complete|evoque|rassemble|compile|eclaire|temoigne|prolonge|commence par|se prete|offers|argues|presents|"
+    r"describes|provides|reviews)\b")
 # the document's plan, told with a pronoun for it (« Il rappelle d'abord ce que recouvre le concept… », « Ils
 # détaillent ensuite, programme par programme, les dotations… ») or with its author after an opening phrase
 # (« Pour y parvenir, les auteurs parcourent environ cent cinquante ans de littérature… »); what it states after a
@@ -61,14 +62,17 @@ _FOLD_RULES = [
     # defect: folded, « à » reads as the verb « a » — « Le propos central consiste à traiter… » is flagged; excluding
     # it cost 2 facts on the answer sets, see README « Neuvième suite »)
     rf"^(?:\w+\s+){{0,3}}(?:l'|le |la |les |un |une |the |el |la |o |a ){_DOC_NOUNS}\b(?:\s+\w+){{0,2}}\s+"
-    r"(?:\w+\s+)?(?:en |y )?(?:est|sont|a |ont|fait|donne|identifie|consacre|restitue|prolonge|vise|se prete|presente|propose|retrace|revient|raconte|decrit|analyse|"
+    r"(?:\w+\s+)?(?:en |y )?(?:est|sont|a |ont|fait|donne|identifie|consacre|restitue|prolonge|vise|se prete|"
+    r"presente|propose|retrace|revient|raconte|decrit|analyse|"
     r"interroge|montre|examine|explore|offre|rassemble|reunit|s'appuie|s'ouvre|se termine|se conclut|se lit|"
     r"se compose|comporte|contient|comprend|dure|alterne|procede|distingue|illustre|suit|part|prend|met|insiste|souligne|rappelle|"
     r"porte|traite|permet|invite|fournit|detaille|expose|discute|documente|resume|dresse|"
     r"presents|describes|offers|shows|discusses|argues|provides|examines|is a|presenta|describe|ofrece|"
     r"apresenta|descreve|oferece)\b",
     # audience and reading advice
-    r"\b(?:interesser\w*|s'adress\w*|rendra service|se prete (?:bien |aussi )?a (?:l'enseignement|la formation|des seances)|ser(?:t|vent) (?:aussi |egalement )?aux|servira\w*|peut (?:aussi |egalement )?servir|"
+    r"\b(?:interesser\w*|s'adress\w*|rendra service|"
+    r"se prete (?:bien |aussi )?a (?:l'enseignement|la formation|des seances)|"
+    r"ser(?:t|vent) (?:aussi |egalement )?aux|servira\w*|peut (?:aussi |egalement )?servir|"
     r"pourra (?:aussi |egalement )?servir|sera utile|seront utiles|"
     r"utile (?:aux|a|pour)|utiles (?:aux|a|pour)|porte d'entree|bonne introduction|pour un lecteur|a lire|"
     r"lecture utile|peut le lire|peut la lire|se lit avec|se lit comme|rapprocher|on pourra (?:lire|consulter)|"
@@ -105,7 +109,8 @@ _FOLD_RULES = [
     r"section|temps|etape|volet\s+)?\s*(?:propose|porte|s'appuie|examine|presente|analyse|traite|revient|"
     r"est consacre)",
     r"\b(?:le point de depart|l'ambition|l'interet|la limite|les limites|l'hypothese centrale|le fil conducteur|"
-    r"le plan|la demarche)(?: principale?s?| majeure?s?)?\s+(?:de l'|du |de la |des |de cet |de ce |de cette )?(?:{n})?\s*(?:est|tient|tiennent)\b"
+    r"le plan|la demarche)(?: principale?s?| majeure?s?)?\s+(?:de l'|du |de la |des |de cet |de ce |de cette )?"
+    r"(?:{n})?\s*(?:est|tient|tiennent)\b"
     .replace("{n}", _DOC_NOUNS),
     r"\b(?:structurent|organisent|eclaire|eclairent) (?:le propos|la demarche)\b",
     # « Il peut se lire avec les textes de… », « Il faut donc le lire comme un témoignage de seconde main »
@@ -165,6 +170,8 @@ _PRONOUN_REPORTS = re.compile(r"^(?:il|elle)\s+(?:\w+\s+)?(?:propose|presente|ex
 _PRONOUN_RULE = _FOLD_RULES.index(_PRONOUN_MOVES)
 _PLAN_RULE = _FOLD_RULES.index(_PLAN)
 _PLAN_REPORTS = re.compile(r"(?::|(?<!\bce )(?<!\bpour )\b(?:que|qu'))\s*(?:\S+\s+){8,}\S+")
+# …but a plan in so many parts stays a plan whatever follows its colon (« Il procède en quatre temps : … »)
+_IN_PARTS = re.compile(r"\ben \w+ (?:temps|parties)\b")
 # the rules a reported statement may match alone (the document as subject; its publication named on the way:
 # « Une étude publiée dans la RECMA en 2013 montre que… »)
 _REPORT_RULES = {1, _FOLD_RULES.index(_PUBLISHED), _FOLD_RULES.index(_APPEARED)}
@@ -185,7 +192,8 @@ def about_document(sentence: str) -> bool:
         return False
     if hits == {_PRONOUN_RULE} and _PRONOUN_REPORTS.search(s):
         return False
-    if _PLAN_RULE in hits and hits <= {_PLAN_RULE, _PRONOUN_RULE} and _PLAN_REPORTS.search(s) and not re.search(r"\ben \w+ (?:temps|parties)\b", s):
+    if _PLAN_RULE in hits and hits <= {_PLAN_RULE, _PRONOUN_RULE} and _PLAN_REPORTS.search(s) \
+            and not _IN_PARTS.search(s):
         return False
     return bool(hits)
 
