@@ -125,7 +125,8 @@ class ExtractiveAnswerer(FurtherReading):
         cands = self.composer.candidates(hits, qvec, query, question, within=within,
                                          focus=[debated] if debated else None) if hits else []
         named, named_surely = self._named_resource(question, found_hits, within)
-        if not hits or not (titled or debated or named_surely or self._relevant(query, qvec, hits, cands)
+        if not hits or not (titled or debated or named_surely
+                            or self._relevant(query, qvec, hits, cands, hint.get("lang"))
                             or self._relevant_in_parts(question, hits)):
             return Answer(question=question, text=NOT_FOUND, citations=[], hits=hits, found=False, query=query)
         # The sides as the question words them when it can (the plan's slots keep the frame's words: « Scop et
@@ -382,8 +383,9 @@ class ExtractiveAnswerer(FurtherReading):
         return out + [(None, add)]
 
     # -- relevance --------------------------------------------------------------------------------
-    def _relevant(self, query: str, qvec: np.ndarray, hits: list[Hit], cands: list[Sent] | None = None) -> bool:
-        return self.evidence(query, qvec, hits, cands, th=self.relevance).relevant(self.relevance)
+    def _relevant(self, query: str, qvec: np.ndarray, hits: list[Hit], cands: list[Sent] | None = None,
+                  lang: str | None = None) -> bool:
+        return self.evidence(query, qvec, hits, cands, th=self.relevance, lang=lang).relevant(self.relevance)
 
     def _relevant_in_parts(self, question: str, hits: list[Hit]) -> bool:
         """« L'ESS est-elle aussi vertueuse qu'elle le prétend ? Il y a des critiques venues de l'intérieur ? »: two
@@ -396,9 +398,9 @@ class ExtractiveAnswerer(FurtherReading):
         return any(self._relevant(p, v, hits) for p, v in zip(parts, vecs))
 
     def evidence(self, query: str, qvec: np.ndarray, hits: list[Hit], cands: list[Sent] | None = None,
-                 th: dict | None = None) -> Evidence:
+                 th: dict | None = None, lang: str | None = None) -> Evidence:
         """What the relevance gate decides on (rag/gate.py)."""
-        return self.gate.evidence(query, qvec, hits, cands, th)
+        return self.gate.evidence(query, qvec, hits, cands, th, lang)
 
     # -- the answer -------------------------------------------------------------------------------
     def _compose(self, question: str, query: str, hits: list[Hit], parts: list[tuple[str | None, list[Sent]]]) -> Answer:

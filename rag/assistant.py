@@ -36,7 +36,7 @@ from .intent import RECENT_YEARS, detect_intent, period_label, this_year
 from .question import comparison_sides
 from .retrieve import Filters, Retriever
 from .router import CATALOG_ROUTES, Router
-from .text import analyze
+from .text import analyze, detect_language
 from .types import Answer
 from .understand import Slots, Understanding, Vocabulary, understand
 from .vocab import LANG_NAMES_FR, type_label
@@ -60,6 +60,7 @@ class Plan:
     explicit: Filters | None = None
     place_docs: tuple[str, ...] = ()         # follow-up on a place: the resources that mention it
     hint: dict | None = None                 # for the answerer (route, subject, compare)
+    lang: str = ""                           # the language of the subject searched
 
     def notes(self) -> list[str]:
         if self.followup:
@@ -97,8 +98,11 @@ class Assistant:
                 route = last.route if last.route in CATALOG_ROUTES or last.route == "resource_request" \
                     else "comparison" if comparison_sides(standalone) else "passage"
         explicit = filters or Filters()
+        # a follow-up's subject comes from the previous turn, and so does its language: « Et au Québec ? » after
+        # "How does a local currency work?" searches « local currency au Québec », which reads as French
+        lang = (last.lang if followup and last.lang else "") or detect_language(standalone)
         plan = Plan(question, route=route, slots=slots, standalone=standalone, followup=followup, rule=u.rule,
-                    explicit=explicit)
+                    explicit=explicit, lang=lang)
         if route in CATALOG_ROUTES and use_catalog:
             cu = dataclasses.replace(u, route=route, slots=slots, question=question)
             plan.catalog = self._with_explicit(CatalogQuery.from_understanding(cu), explicit)
@@ -106,6 +110,8 @@ class Assistant:
         if route in CATALOG_ROUTES:
             plan.route = route = "resource_request" if slots.types else "passage"
         plan.hint = self._hint(route, slots)
+        if followup:
+            plan.hint["lang"] = lang
         if followup and slots.places and use_intent:
             plan.place_docs = self._docs_about(slots.places)
         applied, f = self._slot_filters(slots, explicit) if use_intent else ([], explicit)
@@ -192,7 +198,7 @@ class Assistant:
             ans.query = plan.standalone
         ans.warnings[:0] = plan.notes()
         conversation.add(Turn(plan.question, plan.standalone, plan.route, plan.slots,
-                              [c.chunk.doc_id for c in ans.citations], plan.followup))
+                              [c.chunk.doc_id for c in ans.citations], plan.followup, plan.lang))
         yield ans
 
     def replay(self, history: list[str] | None) -> Conversation:
@@ -203,7 +209,7 @@ class Assistant:
                 p = self.plan(q, conversation=conv)
             except QueryError:
                 continue
-            conv.add(Turn(p.question, p.standalone, p.route, p.slots, [], p.followup))
+            conv.add(Turn(p.question, p.standalone, p.route, p.slots, [], p.followup, p.lang))
         return conv
 
     def _execute(self, plan: Plan, filters: Filters | None, use_intent: bool) -> Iterator[str | Answer]:
@@ -256,9 +262,14 @@ class Assistant:
                                                                    if k != "places"})
             after = yield from self._collect(self._execute(plan, filters, use_intent))
             places = " ou ".join(plan.slots.places)
-            after.warnings.append(f"Les ressources sur {places} ne parlent pas de « {plan.slots.topic} » : réponse "
-                                  "sur le sujet en général." if unnamed else
-                                  f"Aucun passage pertinent ne parle de {places} : réponse sur le sujet en général.")
+            if not after.found:
+                # no general answer either: the warning must not promise one
+                after.warnings.append(f"Rien de pertinent dans les ressources sur {places}, ni sur le sujet en général.")
+            elif unnamed:
+                after.warnings.append(f"Les ressources sur {places} ne parlent pas de « {plan.slots.topic} » : "
+                                      "réponse sur le sujet en général.")
+            else:
+                after.warnings.append(f"Aucun passage pertinent ne parle de {places} : réponse sur le sujet en général.")
             yield after
             return
         if not plan.applied:

@@ -27,8 +27,9 @@ MAX_HISTORY_ITEMS = 50    # earlier questions an API caller may send
 MAX_HISTORY_CHARS = 20_000
 
 # A follow-up opens on a connective, or leans on a pronoun, or is too short to stand alone.
+# (« ¿Y en Brasil? » opens on its inverted mark)
 _CONNECTIVE = re.compile(
-    r"^\s*(?:et pour ce qui est de|et concernant|et du cote de|et pour|ou bien|what about|how about|et|mais|aussi|"
+    r"^[\s¿¡]*(?:et pour ce qui est de|et concernant|et du cote de|et pour|ou bien|what about|how about|et|mais|aussi|"
     r"puis|ou|sinon|and|but|also|or|y|e|pero|tambien|tambem)(?![\w-])", re.I)
 _ANAPHORA = re.compile(r"(?<![\w-])(?:il|elle|ils|elles|cela|ca|celle|celui|ceux|celles|leur|leurs|"
                        r"it|they|them|this|that|these|those|its|their|ella|ellos|ellas|eso|esto|su|sus|"
@@ -46,6 +47,7 @@ class Turn:
     slots: object = None                # rag.understand.Slots of the standalone question
     cited: list[str] = field(default_factory=list)
     followup: bool = False
+    lang: str = ""                      # the language of its subject (a follow-up keeps its subject's)
 
     @property
     def subject(self) -> str:

@@ -87,10 +87,12 @@ class RelevanceGate:
         self.composer = composer
 
     def evidence(self, query: str, qvec: np.ndarray, hits: list[Hit], cands: list[Sent] | None = None,
-                 th: dict | None = None) -> Evidence:
+                 th: dict | None = None, lang: str | None = None) -> Evidence:
         """What the gate decides on: the best passage's similarity, the question's proper names found there,
         the words of the question the passages hold, and the best sentence's similarity and lexical cover (see
-        `Evidence.relevant`). Given the floors `th`, it stops measuring as soon as they are met."""
+        `Evidence.relevant`). Given the floors `th`, it stops measuring as soon as they are met. `lang`: the
+        question's language when the caller knows it better than its text tells (a follow-up completed from an
+        English subject, « local currency au Québec », reads as French)."""
         idx = self.retriever.index
         rows = self.composer.row_of
         sims = [float(idx.vectors[rows[h.chunk.chunk_id]] @ qvec) for h in hits]
@@ -98,7 +100,7 @@ class RelevanceGate:
         best_hit = hits[sims.index(best)]
         # A question in another language than the passage scores lower for the same relevance (measured:
         # about 0.03-0.05 with e5 between English questions and French fiches).
-        lang = detect_language(query)
+        lang = lang or detect_language(query)
         shift = CROSS_LINGUAL_SHIFT if lang != "fr" or lang != best_hit.chunk.meta.get("language") else 0.0
         ev = Evidence(passage_sim=best, shift=shift)
         if th is not None and ev.relevant(th):

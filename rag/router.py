@@ -305,6 +305,10 @@ def decide_route(n: str, slots: Slots, facts: dict, scores: dict[str, float]) ->
         return "passage", "question ouverte"
     if catalogable and _HAVE_SOME.match(n) and not slots.topic:
         return "catalog_list", "liste"
+    if catalogable and _HAVE_SOME.match(n) and _SOME_RESOURCES.search(n) and not slots.types:
+        # « Avez-vous des documents sur les limites des monnaies locales ? » asks for resources on a subject
+        # (the examples left it a near tie with « passage », which an index rebuilt elsewhere could tip)
+        return "resource_request", "demande de ressource"
     if _CLAIMS.search(n):
         return "passage", "ce qu'on y avance"
     if _CLAIM_NOUNS.search(n) and not (_HAVE_SOME.match(n) or _HAVE_ANY.search(n) or _SOME_RESOURCES.search(n)):

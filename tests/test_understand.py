@@ -387,3 +387,29 @@ def test_catalogue_phrasings_seen_in_a_blind_set(assistant, question, route, slo
     for k, v in slots.items():
         got = getattr(u.slots, k)
         assert (got or "") == v if k == "topic" else got == v, (k, got)
+
+
+def test_a_follow_up_in_french_after_an_english_question_keeps_the_subject_language(assistant):
+    # « local currency au Québec » reads as French: its English words then covered nothing and the gate refused,
+    # while the warning promised « réponse sur le sujet en général »
+    conv = Conversation()
+    first = assistant.ask("How does a local currency work?", conversation=conv)
+    a = assistant.ask("Et au Québec ?", conversation=conv)
+    assert a.query == "local currency au Québec" and conv.last.lang == "en"
+    assert a.found and a.citations[0].chunk.doc_id == first.citations[0].chunk.doc_id
+    assert any(w.endswith("réponse sur le sujet en général.") for w in a.warnings)
+
+
+def test_a_spanish_follow_up_opening_on_an_inverted_mark_drops_its_connective(assistant):
+    conv = Conversation()
+    assistant.ask("¿Qué es una moneda local?", conversation=conv)
+    a = assistant.ask("¿Y en Brasil?", conversation=conv)
+    assert a.query == "moneda local en Brasil" and a.found
+
+
+def test_a_place_follow_up_with_no_answer_at_all_does_not_promise_a_general_one(assistant):
+    conv = Conversation()
+    assistant.ask("Quelle est la recette de la tarte Tatin ?", conversation=conv)
+    a = assistant.ask("Et en Australie ?", conversation=conv)
+    assert not a.found
+    assert not any(w.endswith("réponse sur le sujet en général.") for w in a.warnings), a.warnings
