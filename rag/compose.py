@@ -321,21 +321,22 @@ class Composer(ComparisonSpans, SentenceTable):
 
     def substance(self, lead: list[Sent], cands: list[Sent], named: bool = False, in_order: bool = False,
                   budget: int = ANSWER_WORDS, results: bool = False, qvec: np.ndarray | None = None,
-                  critique: bool = False) -> list[Sent]:
+                  critique: bool = False, under: int = SUBSTANCE_UNDER) -> list[Sent]:
         """After a short lead (a document's opening: what and where), the span of the same document that says
         the most on the question — how it works, its figures, its results — read in its paragraph, within the
         answer's length. `named`: the question names that document, so every one of its sentences is on it
         (the question's vector, « Tell me about Ellyx. », says little more than the name). `in_order`: the
         question asks what the document is about and nothing more — its next paragraph is read. `results`: the
         question asks for its results or figures — the passage that measures the most comes next, even after a
-        longer lead that has none."""
+        longer lead that has none. `under`: a lead this long or longer gets nothing (but figures or criticisms
+        it lacks); a definition read on from a document's opening passes the answer's whole length."""
         if not lead:
             return []
         doc = lead[0].chunk.doc_id
         words_n = sum(s.n_words for s in lead)
         count = quantities if results else _critiques
         measured = (results or critique) and not any(count(s.text) for s in lead)
-        if any(s.chunk.doc_id != doc for s in lead) or (words_n >= SUBSTANCE_UNDER and not measured):
+        if any(s.chunk.doc_id != doc for s in lead) or (words_n >= under and not measured):
             return []
         have = {s.text for s in lead}
         lead_rows = {(s.row, s.para) for s in lead}

@@ -105,6 +105,18 @@ def test_definition_questions_lead_with_the_concept_note_opening(corpus_answerer
     assert first.text.lstrip().startswith(lead)
 
 
+@pytest.mark.parametrize("question", ["Qu'est-ce que le RIPESS ?", "What is RIPESS?"])
+def test_a_definition_from_a_notes_opening_reads_the_note_on_before_other_sources(corpus_answerer, question):
+    # the opening says what the network is; its origins come next in the note — they once lost to a sentence of
+    # another resource (an assembly of RIPESS Europe in 2020) that merely shares the question's words
+    ans = corpus_answerer.answer(question, hint={"route": "definition", "subject": "RIPESS"})
+    _assert_grounded(ans)
+    assert {c.chunk.doc_id for c in ans.citations} == {"ripess"}
+    body = [s for s, _ in _marked(ans.text)]
+    assert body[0].startswith("Le Réseau intercontinental de promotion de l'économie sociale et solidaire")
+    assert body[-1].startswith("L'idée naît en mars 1997 à Ostende")
+
+
 def test_an_organisation_is_defined_by_the_sentence_that_says_what_it_is(corpus_answerer):
     ans = corpus_answerer.answer("Qu'est-ce que l'Institut Godin ?")
     _assert_grounded(ans)
