@@ -28,7 +28,7 @@ from .compare_spans import ComparisonSpans
 from .naming import DocumentNames
 from .question import _CRITIQUE_Q, _HOW_Q, definition_rank, defines, subject_forms
 from .spans import (_CORPUS_SECTION, _POSSESSIVE, SPAN_MAX, SPAN_WORDS, Sent,  # noqa: F401
-                    SentenceTable, leans, quantities)
+                    SentenceTable, bridged, leans, quantities)
 from .text import analyze, analyze_query, fold, words
 from .types import Hit
 
@@ -199,7 +199,7 @@ class Composer(ComparisonSpans, SentenceTable):
         """A defining sentence and what follows it in its paragraph (the next one always, then while it stays
         on the question): what comes before is usually about something else (« …, elle a dirigé… » before « Sa rencontre avec Yunus… »),
         unless the sentence leans on it."""
-        sents = [x for x in self.sentences_of(anchor.row) if x.para == anchor.para]
+        sents = bridged([x for x in self.sentences_of(anchor.row) if x.para == anchor.para])
         self.score(sents, qvec, set())
         i = next(k for k, x in enumerate(sents) if x.idx == anchor.idx)
         span = [sents[i]]

@@ -26,6 +26,8 @@ _DOC_NOUNS = (r"(?:texte|document|article|ouvrage|livre|fiche|these|video|rappor
               r"relatorio|artigo|texto|extrait|biographie|version|compte rendu|comptes rendus|propos|sous-titre|"
               r"resume|cahier|portrait|temoignage|episode|sequence|diaporama|depeche|reportage|chronique|hors-serie|"
               r"abecedaire)s?")
+# public: rag/spans.py also recognises a sentence that names a document
+DOC_NOUNS = _DOC_NOUNS
 # A fiche's summary in the document's own language (« Resumo (pt) : O artigo analisa… ») describes the document
 # from its first sentence to its last (folded, lower case).
 _SUMMARY_START = r"^(?:resumen|resumo|riassunto|resume|abstract|summary)\s*\("

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .sentences import _DOC_NOUNS
+from .sentences import DOC_NOUNS
 from .text import fold, index_languages
 from .types import Chunk, Hit
 
@@ -88,7 +88,7 @@ class Sent:
 
 # a sentence after one about a document that names a document (« Le compte rendu de la rencontre en restitue les
 # échanges. ») is likely about it too, whether or not the rule flags it
-_NAMES_DOC = re.compile(r"\b" + _DOC_NOUNS + r"\b")
+_NAMES_DOC = re.compile(r"\b" + DOC_NOUNS + r"\b")
 
 
 def bridged(para: list[Sent]) -> list[Sent]:

@@ -1088,3 +1088,17 @@ def test_two_questions_in_one_message_are_weighed_one_by_one_by_the_gate(corpus_
     # two off-topic questions stay refused, each on its own
     assert not corpus_answerer.answer("Quelle est la capitale de l'Australie ? Et qui a gagné la coupe du monde "
                                       "1998 ?").found
+
+
+def test_a_definitions_forward_span_reads_on_past_a_sentence_about_its_document(corpus_answerer):
+    # forward_span (a defining sentence and what follows it) once stopped at « Les auteurs opposent deux
+    # approches. », never quoted, where spans around a sentence already read on
+    composer = corpus_answerer.composer
+    doc = "juan-laville-subirats-social-business-economie-solidaire"
+    anchor = next(x for row in composer.rows_of_doc(doc) for x in composer.sentences_of(row)
+                  if x.text.startswith("La thèse centrale est que"))
+    qvec = corpus_answerer.retriever.embedder.encode_queries(["Que dit ce livre du social business ?"])[0]
+    composer.score([anchor], qvec, set())
+    span = [x.text for x in composer.forward_span(anchor, qvec)]
+    assert span[0] == anchor.text and "Les auteurs opposent deux approches." not in span
+    assert span[1].startswith("Le social business se contente d'améliorer le modèle économique dominant")
