@@ -104,8 +104,9 @@ class InnosocApp:
     """The app's behaviour, independent of Gradio: every handler takes and returns plain values."""
 
     def __init__(self, settings: Settings, feedback_path: Path | None = None, answerer=None, llm_args=None,
-                 corpus_dir: Path | None = None, retention_days: int = DEFAULT_RETENTION_DAYS):
+                 corpus_dir: Path | None = None, retention_days: int = DEFAULT_RETENTION_DAYS, warm: bool = False):
         self.settings = settings
+        self.warm = warm          # each loaded index is warmed up in the background (the served app)
         self._answerer, self._llm_args = answerer, llm_args
         self._reload_lock = threading.Lock()
         self.reload_index()
@@ -139,6 +140,19 @@ class InnosocApp:
         # language model (--llm-url/--llm-model or INNOSOC_LLM_*)
         assistant = Assistant(retriever, answerer=answerer or make_answerer(retriever, self._llm_args))
         self.retriever, self.index, self.assistant, self.docs = retriever, retriever.index, assistant, retriever.index.documents()
+        if self.warm:
+            self._warming = threading.Thread(target=self._warm_up, args=(assistant,), name="innosoc-warm-up",
+                                             daemon=True)
+            self._warming.start()
+
+    @staticmethod
+    def _warm_up(assistant) -> None:
+        # the first participant's question took 1.3 to 1.8 s after a start (0.05 s once warm): it is paid here,
+        # while the page loads; answers are neither logged nor shown to staff
+        try:
+            assistant.warm_up()
+        except Exception:  # a failed warm-up costs only the first question's speed
+            log.warning("préchauffage de l'assistant échoué", exc_info=True)
 
     def watch_index(self, interval: float = 2.0):
         """Poll CURRENT in a background thread and reload when an ingest swaps in a new generation."""
@@ -654,7 +668,7 @@ def main(argv=None) -> int:
         if not a.no_update:
             ensure_index(settings, a.corpus)
         app = InnosocApp(settings, llm_args=a, feedback_path=a.feedback or (Path(__file__).resolve().parent / "feedback" / "feedback.jsonl"),
-                         corpus_dir=a.corpus, retention_days=a.retention_days)
+                         corpus_dir=a.corpus, retention_days=a.retention_days, warm=True)
     except InnosocError as e:
         print(f"Erreur : {e}", file=sys.stderr)
         return 2

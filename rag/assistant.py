@@ -43,6 +43,9 @@ from .vocab import LANG_NAMES_FR, type_label
 
 log = logging.getLogger(__name__)
 
+# What `Assistant.warm_up` asks: a definition in French and one in English (the second needs the notes' titles).
+WARM_UP = ("Qu'est-ce que l'innovation sociale ?", "What is a cooperative?")
+
 
 @dataclass
 class Plan:
@@ -74,6 +77,21 @@ class Assistant:
         self.answerer = answerer or ExtractiveAnswerer(retriever)
         self.router = Router(retriever.embedder)
         self.vocab = Vocabulary(retriever.index.documents())
+
+    def warm_up(self) -> None:
+        """Pay a first question's one-time costs (language identifier, the index's name and word tables, the
+        concept notes' title vectors, pages of the memory-mapped index) before a participant does: a French and
+        an English question are understood and answered extractively, then forgotten (a language model is never
+        called)."""
+        extractive = self.answerer if isinstance(self.answerer, ExtractiveAnswerer) \
+            else getattr(self.answerer, "fallback", None)
+        names = getattr(getattr(extractive, "composer", None), "names", None)
+        if names is not None:
+            names.title_vectors(self.retriever.embedder)
+        for q in WARM_UP:
+            plan = self.plan(q)
+            if isinstance(extractive, ExtractiveAnswerer):
+                extractive.answer(plan.search_question, hint=plan.hint)
 
     # -- understanding and planning -----------------------------------------------------------------
     def understand(self, question: str) -> Understanding:

@@ -9,6 +9,7 @@ import pytest
 
 from app import Conversation, InnosocApp, answer_markdown, clean_message, highlight_terms, sources_panel
 from rag.errors import QueryError
+from rag.retrieve import Retriever
 
 
 @pytest.fixture(scope="module")
@@ -238,6 +239,60 @@ def test_language_model_answer_streams_then_is_checked(tiny_index, tmp_path):
         assert pieces and "[7]" in "".join(pieces)       # the raw draft streamed as written…
         assert ans.mode == "llm" and "[7]" not in ans.text  # …then replaced by the checked answer
         assert any("[7]" in w for w in ans.warnings)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def _encoded_texts(app, monkeypatch) -> list[str]:
+    emb = app.retriever.embedder
+    seen: list[str] = []
+    real = emb.encode_queries
+
+    def recording(texts):
+        seen.extend(texts)
+        return real(texts)
+    monkeypatch.setattr(emb, "encode_queries", recording)
+    return seen
+
+
+def test_the_served_app_warms_up_before_the_first_question(corpus_index, tmp_path, monkeypatch):
+    # the first participant's question once paid the one-time costs (1.3 to 1.8 s), and the first question in
+    # another language also encoded the 26 concept notes' titles (0.3 s)
+    titles = {m["title"] for m in Retriever.open(corpus_index).index.documents().values() if m.get("type") == "concept"}
+    cold = InnosocApp(corpus_index, feedback_path=tmp_path / "cold.jsonl")
+    assert getattr(cold, "_warming", None) is None
+    seen = _encoded_texts(cold, monkeypatch)
+    cold.ask("What is a SCIC?", Conversation())
+    assert titles <= set(seen)
+    monkeypatch.undo()
+
+    warm = InnosocApp(corpus_index, feedback_path=tmp_path / "warm.jsonl", warm=True)
+    warm._warming.join(timeout=120)
+    assert not warm._warming.is_alive()
+    assert warm.session.turns() == [] and warm.gaps.events() == []   # warm-up questions are nobody's turns
+    seen = _encoded_texts(warm, monkeypatch)
+    ans, _ = warm.ask("What is a SCIC?", Conversation())
+    assert ans.found and not titles & set(seen)
+
+
+def test_warming_up_with_a_language_model_never_calls_it(tiny_index, tmp_path):
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from rag.llm import LLMAnswerer, LLMClient
+
+    from .test_llm import _Handler
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    srv.daemon_threads, srv.requests = True, []
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        r = Retriever.open(tiny_index)
+        llm_app = InnosocApp(tiny_index, feedback_path=tmp_path / "fb.jsonl", warm=True,
+                             answerer=LLMAnswerer(r, LLMClient(f"http://127.0.0.1:{srv.server_address[1]}/v1", "inventive", 30)))
+        llm_app._warming.join(timeout=120)
+        assert not llm_app._warming.is_alive() and srv.requests == []
     finally:
         srv.shutdown()
         srv.server_close()
