@@ -31,7 +31,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.app_bench import AppServer, client, concurrent, machine, percentile, summary  # noqa: E402
+from bench.app_bench import (AppServer, HttpClient, ask, client, concurrent, machine,  # noqa: E402
+                             percentile, summary)
 from rag.sentences import about_document  # noqa: E402
 from rag.text import fold, split_sentences  # noqa: E402
 
@@ -141,15 +142,20 @@ SEARCHES = ["une coopérative d'insertion en milieu rural", "une étude de cas s
             "microcrédit et création d'entreprise", "SCOP et gouvernance démocratique", "circuits courts, AMAP"]
 
 
-def search_latency(url: str, n: int, timeout: float) -> dict:
-    c = client(url)
+def _search(c, text: str, timeout: float):
+    if isinstance(c, HttpClient):
+        return c.call("search", [text, None, None, None, None, 10], timeout)
+    return c.submit(text, None, None, None, None, 10, api_name="/search").result(timeout=timeout)
+
+
+def search_latency(url: str, n: int, timeout: float, raw: bool = False) -> dict:
+    c = HttpClient(url) if raw else client(url)
     lat = []
     try:
-        c.submit(SEARCHES[0], None, None, None, None, 10, api_name="/search").result(timeout=timeout)
+        _search(c, SEARCHES[0], timeout)
         for i in range(n):
             t0 = time.perf_counter()
-            r = c.submit(SEARCHES[i % len(SEARCHES)], None, None, None, None, 10,
-                         api_name="/search").result(timeout=timeout)
+            r = _search(c, SEARCHES[i % len(SEARCHES)], timeout)
             lat.append(time.perf_counter() - t0)
             if not isinstance(r, list):
                 raise RuntimeError(f"liste attendue : {str(r)[:120]}")
@@ -158,15 +164,14 @@ def search_latency(url: str, n: int, timeout: float) -> dict:
     return summary(lat)
 
 
-def chat_latency(url: str, questions: list[str], timeout: float) -> dict:
-    c = client(url)
+def chat_latency(url: str, questions: list[str], timeout: float, raw: bool = False) -> dict:
+    c = HttpClient(url) if raw else client(url)
     lat = []
     try:
-        c.submit(questions[0], None, api_name="/chat").result(timeout=timeout)
+        ask(c, questions[0], timeout)
         for q in questions:
-            t0 = time.perf_counter()
-            r = c.submit(q, None, api_name="/chat").result(timeout=timeout)
-            lat.append(time.perf_counter() - t0)
+            dt, r = ask(c, q, timeout)
+            lat.append(dt)
             if not isinstance(r, dict) or not r.get("text"):
                 raise RuntimeError(f"réponse inattendue : {str(r)[:120]}")
     finally:
@@ -185,6 +190,12 @@ def app_figures(index: Path, questions: list[str], users: int, crowd: int, crowd
         print(f"/chat, {users} utilisateurs simultanés…", file=sys.stderr)
         chat_n = concurrent(srv.url, questions, users, 3, timeout, 600)
         out = {"search_1": search, "chat_1": chat1, f"chat_{users}": _strip(chat_n)}
+        # the same three phases over the REST API without gradio_client's 50 ms polling (bench/app_bench.py
+        # HttpClient): the server's own latency, which the polling rounds up to 50 ms steps
+        print("les mêmes phases par l'API REST (sans gradio_client)…", file=sys.stderr)
+        http = {"search_1": search_latency(srv.url, 20, timeout, raw=True),
+                "chat_1": chat_latency(srv.url, questions[:20], timeout, raw=True),
+                f"chat_{users}": _strip(concurrent(srv.url, questions, users, 3, timeout, 600, raw=True))}
         if crowd:
             print(f"/chat, {crowd} utilisateurs simultanés pendant {crowd_minutes} min…", file=sys.stderr)
             chat_c = concurrent(srv.url, questions, crowd, 10_000, timeout, crowd_minutes * 60)
@@ -194,6 +205,11 @@ def app_figures(index: Path, questions: list[str], users: int, crowd: int, crowd
         "chat1_over_search1": out["chat_1"]["p50"] / out["search_1"]["p50"],
         f"chat{users}_p95_over_search1": out[f"chat_{users}"]["latency"]["p95"] / out["search_1"]["p50"],
     }
+    http["ratios"] = {
+        "chat1_over_search1": http["chat_1"]["p50"] / http["search_1"]["p50"],
+        f"chat{users}_p95_over_search1": http[f"chat_{users}"]["latency"]["p95"] / http["search_1"]["p50"],
+    }
+    out["http"] = http
     return out
 
 
@@ -235,6 +251,17 @@ def markdown(res: dict) -> str:
                             f"{len(v['failures'])} échec(s) sur {v['requests']} ({fmt(v['wall_s'], 0)} s) |")
         for k, v in app["ratios"].items():
             rows.append(f"| {k} | {fmt(v)} |")
+        http = app.get("http")
+        if http:
+            users = next(v["users"] for k, v in http.items() if k.startswith("chat_") and k != "chat_1")
+            n = http[f"chat_{users}"]
+            rows.append(f"| API REST sans gradio_client : `/search` p50 ; `/chat` 1 utilisateur p50 / p95 ; "
+                        f"{users} utilisateurs p50 / p95 / max, échecs | {fmt(http['search_1']['p50'], 3)} s ; "
+                        f"{fmt(http['chat_1']['p50'], 3)} / {fmt(http['chat_1']['p95'], 3)} s ; "
+                        f"{fmt(n['latency']['p50'], 3)} / {fmt(n['latency']['p95'], 3)} / {fmt(n['latency']['max'], 3)} s, "
+                        f"{len(n['failures'])} échec(s) sur {n['requests']} |")
+            for k, v in http["ratios"].items():
+                rows.append(f"| {k} (API REST) | {fmt(v)} |")
     rows.append(f"| Machine | {res['machine']['cpus']} cœurs, charge au départ {res['machine']['loadavg_at_start']}, "
                 f"à la fin {res['machine'].get('loadavg_at_end')} |")
     return "\n".join(rows)

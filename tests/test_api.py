@@ -29,3 +29,26 @@ def test_search_endpoint_returns_resources_with_filters(server):
         c.close()
     assert {h["doc_id"] for h in hits} == {"sol-violette", "amap-paniers"}
     assert {"rank", "title", "type", "year", "url", "text"} <= set(hits[0])
+
+
+def test_the_benchmarks_rest_client_gets_what_gradio_client_gets(server):
+    # bench/answer_eval.py --app also times the endpoints over the REST API, without gradio_client's 50 ms polling
+    from bench.app_bench import HttpClient
+
+    c, h = gclient(server.url), HttpClient(server.url)
+    try:
+        via_client = c.predict("Qui détient le capital d'une SCOP ?", None, api_name="/chat")
+        hits = c.predict("monnaie coopérative paniers", ["etude_de_cas", "article"], [], None, None, 10,
+                         api_name="/search")
+    finally:
+        c.close()
+    via_rest = h.call("chat", ["Qui détient le capital d'une SCOP ?", None], timeout=120)
+    assert via_rest["text"] == via_client["text"] and via_rest["citations"] == via_client["citations"]
+    assert h.call("/search", ["monnaie coopérative paniers", ["etude_de_cas", "article"], [], None, None, 10],
+                  timeout=120) == hits
+    try:
+        h.call("chat", ["   ", None], timeout=120)
+    except RuntimeError as e:
+        assert "erreur du serveur" in str(e)
+    else:
+        raise AssertionError("an empty question is refused")
