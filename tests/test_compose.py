@@ -117,6 +117,17 @@ def test_a_definition_from_a_notes_opening_reads_the_note_on_before_other_source
     assert body[-1].startswith("L'idée naît en mars 1997 à Ostende")
 
 
+def test_how_a_case_works_reads_its_fiche_on_from_the_opening(corpus_answerer):
+    # the fiche's opening says where and when; how the bank works comes next in the fiche, and once lost to a
+    # figure from another source (118 community banks) and a sentence about two resources
+    ans = corpus_answerer.answer("Comment marche le Banco Palmas ?", hint={"route": "passage"})
+    _assert_grounded(ans)
+    first = [s for s, n in _marked(ans.text) if n == "1"]
+    assert ans.citations[0].chunk.doc_id == "labo-ess-2017-banco-palmas"
+    assert first[0].startswith("En 1998, dans une favela de Fortaleza")
+    assert any(s.startswith("Une banque communautaire ouvre l'accès aux services bancaires") for s in first)
+
+
 def test_an_organisation_is_defined_by_the_sentence_that_says_what_it_is(corpus_answerer):
     ans = corpus_answerer.answer("Qu'est-ce que l'Institut Godin ?")
     _assert_grounded(ans)
