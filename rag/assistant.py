@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 import logging
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -36,12 +37,15 @@ from .intent import RECENT_YEARS, detect_intent, period_label, this_year
 from .question import comparison_sides
 from .retrieve import Filters, Retriever
 from .router import CATALOG_ROUTES, Router
-from .text import analyze, detect_language
+from .text import analyze, detect_language, fold, words
 from .types import Answer
 from .understand import Slots, Understanding, Vocabulary, understand
 from .vocab import LANG_NAMES_FR, type_label
 
 log = logging.getLogger(__name__)
+
+# Cross-language cognates share their first letters (« cooperativa » / « coopératives », « solidaria » / « solidaire »).
+COGNATE = 5
 
 # What `Assistant.warm_up` asks: a definition in French and one in English (the second needs the notes' titles).
 WARM_UP = ("Qu'est-ce que l'innovation sociale ?", "What is a cooperative?")
@@ -64,6 +68,7 @@ class Plan:
     place_docs: tuple[str, ...] = ()         # follow-up on a place: the resources that mention it
     hint: dict | None = None                 # for the answerer (route, subject, compare)
     lang: str = ""                           # the language of the subject searched
+    subject_doc: str | None = None           # follow-up: the document the previous answer opened on
 
     def notes(self) -> list[str]:
         if self.followup:
@@ -130,6 +135,7 @@ class Assistant:
         plan.hint = self._hint(route, slots)
         if followup:
             plan.hint["lang"] = lang
+            plan.subject_doc = last.cited[0] if last.cited else None
         if followup and slots.places and use_intent:
             plan.place_docs = self._docs_about(slots.places)
         applied, f = self._slot_filters(slots, explicit) if use_intent else ([], explicit)
@@ -172,6 +178,28 @@ class Assistant:
         if s.places:
             hint["places"] = list(s.places)       # « … au Sénégal »: the answer opens where the place is
         return hint
+
+    def _holds_subject_doc(self, ans: Answer, plan: Plan) -> bool:
+        """For a follow-up whose subject is worded in another language than the passage (« local currency », « la
+        cooperativa », and a French fiche on the place): whether the passage holds the subject's words as cognates
+        (« cooperativa » / « coopératives ») or most words of the title of the document the previous answer opened
+        on (« Monnaies locales complémentaires »), the subject's wording in the corpus."""
+        if not ans.citations:
+            return False
+        chunk = ans.citations[0].chunk
+        lg = chunk.meta.get("language")
+        if not plan.lang or plan.lang == lg:
+            return False    # same language: the subject's own words decide (`_holds_topic`)
+        text = f"{chunk.meta.get('title') or ''} {chunk.text}"
+        stems = {w[:COGNATE] for w in words(fold(text).lower()) if len(w) >= COGNATE}
+        asked = [w for w in words(fold(plan.slots.topic or "").lower()) if len(w) >= COGNATE]
+        if asked and all(w[:COGNATE] in stems for w in asked):
+            return True
+        title = (self.retriever.index.documents().get(plan.subject_doc) or {}).get("title") or "" \
+            if plan.subject_doc else ""
+        want = set(analyze(re.sub(r"\(.*?\)", " ", title), lg))
+        have = set(analyze(text, lg))
+        return bool(want) and len(want & have) * 2 >= len(want) + 1
 
     def _docs_about(self, places) -> tuple[str, ...]:
         aliases = [a for p in places for a in _place_aliases(p)]
@@ -260,7 +288,8 @@ class Assistant:
             # « Et au Québec ? »: the passages of the resources about that place first, when any is relevant
             narrowed = dataclasses.replace(plan.filters or Filters(), doc_ids=plan.place_docs)
             first = yield from self._stream_answer(plan.search_question, narrowed, plan.hint, stop_if_not_found=True)
-            if first is not None and first.found and first.mode != "llm" and not _holds_topic(first, plan.slots.topic):
+            if first is not None and first.found and first.mode != "llm" and not _holds_topic(first, plan.slots.topic) \
+                    and not self._holds_subject_doc(first, plan):
                 # « Et au Québec ? » after « Qu'est-ce qu'un PTCE ? »: a passage on Québec that never names the
                 # PTCE (the CRISES) does not answer; the subject in general does, with a warning
                 log.info("lieu : aucun passage cité ne nomme « %s »", plan.slots.topic)
