@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import re
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -81,7 +81,8 @@ class Assistant:
         self.retriever = retriever
         self.answerer = answerer or ExtractiveAnswerer(retriever)
         self.router = Router(retriever.embedder)
-        self.vocab = Vocabulary(retriever.index.documents())
+        self.documents = retriever.index.documents()
+        self.vocab = Vocabulary(self.documents)
 
     def warm_up(self) -> None:
         """Pay a first question's one-time costs (language identifier, the index's name and word tables, the
@@ -179,24 +180,26 @@ class Assistant:
             hint["places"] = list(s.places)       # « … au Sénégal »: the answer opens where the place is
         return hint
 
-    def _holds_subject_doc(self, ans: Answer, plan: Plan) -> bool:
-        """For a follow-up whose subject is worded in another language than the passage (« local currency », « la
-        cooperativa », and a French fiche on the place): whether the passage holds the subject's words as cognates
+    def _names_subject(self, ans: Answer, plan: Plan) -> bool:
+        """Whether the passage a follow-up's answer opens with names its subject: the subject's words in the
+        passage's language (`_holds_topic`); or, for a subject worded in another language than the passage
+        (« local currency », « la cooperativa », and a French fiche on the place), its words as cognates
         (« cooperativa » / « coopératives ») or most words of the title of the document the previous answer opened
         on (« Monnaies locales complémentaires »), the subject's wording in the corpus."""
+        if _holds_topic(ans, plan.slots.topic):
+            return True
         if not ans.citations:
             return False
         chunk = ans.citations[0].chunk
         lg = chunk.meta.get("language")
         if not plan.lang or plan.lang == lg:
-            return False    # same language: the subject's own words decide (`_holds_topic`)
+            return False    # same language: the subject's own words have decided
         text = f"{chunk.meta.get('title') or ''} {chunk.text}"
         stems = {w[:COGNATE] for w in words(fold(text).lower()) if len(w) >= COGNATE}
         asked = [w for w in words(fold(plan.slots.topic or "").lower()) if len(w) >= COGNATE]
         if asked and all(w[:COGNATE] in stems for w in asked):
             return True
-        title = (self.retriever.index.documents().get(plan.subject_doc) or {}).get("title") or "" \
-            if plan.subject_doc else ""
+        title = (self.documents.get(plan.subject_doc) or {}).get("title") or "" if plan.subject_doc else ""
         want = set(analyze(re.sub(r"\(.*?\)", " ", title), lg))
         have = set(analyze(text, lg))
         return bool(want) and len(want & have) * 2 >= len(want) + 1
@@ -288,8 +291,7 @@ class Assistant:
             # « Et au Québec ? »: the passages of the resources about that place first, when any is relevant
             narrowed = dataclasses.replace(plan.filters or Filters(), doc_ids=plan.place_docs)
             first = yield from self._stream_answer(plan.search_question, narrowed, plan.hint, stop_if_not_found=True)
-            if first is not None and first.found and first.mode != "llm" and not _holds_topic(first, plan.slots.topic) \
-                    and not self._holds_subject_doc(first, plan):
+            if first is not None and first.found and first.mode != "llm" and not self._names_subject(first, plan):
                 # « Et au Québec ? » after « Qu'est-ce qu'un PTCE ? »: a passage on Québec that never names the
                 # PTCE (the CRISES) does not answer; the subject in general does, with a warning
                 log.info("lieu : aucun passage cité ne nomme « %s »", plan.slots.topic)

@@ -11,6 +11,8 @@ from app import Conversation, InnosocApp, answer_markdown, clean_message, highli
 from rag.errors import QueryError
 from rag.retrieve import Retriever
 
+from .test_llm import server  # noqa: F401  (the fake OpenAI-compatible model server of the LLM tests)
+
 
 @pytest.fixture(scope="module")
 def app(tiny_index, tmp_path_factory):
@@ -218,30 +220,17 @@ def test_catalogue_question_is_answered_from_metadata(app):
     assert ans.mode == "catalogue" and "1" in ans.text and "Le Sol-violette" in ans.text
 
 
-def test_language_model_answer_streams_then_is_checked(tiny_index, tmp_path):
+def test_language_model_answer_streams_then_is_checked(tiny_index, tmp_path, server):  # noqa: F811
     from rag.llm import LLMAnswerer, LLMClient
-    from rag.retrieve import Retriever
 
-    import threading
-    from http.server import ThreadingHTTPServer
-
-    from .test_llm import _Handler  # the fake OpenAI-compatible model server of the LLM tests
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    srv.daemon_threads, srv.requests = True, []
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        r = Retriever.open(tiny_index)
-        llm_app = InnosocApp(tiny_index, feedback_path=tmp_path / "fb.jsonl",
-                             answerer=LLMAnswerer(r, LLMClient(f"http://127.0.0.1:{srv.server_address[1]}/v1", "inventive", 30)))
-        items = list(llm_app.ask_stream("Qui détient le capital d'une SCOP ?", Conversation()))
-        pieces, (ans, _) = [x for x in items if isinstance(x, str)], items[-1]
-        assert pieces and "[7]" in "".join(pieces)       # the raw draft streamed as written…
-        assert ans.mode == "llm" and "[7]" not in ans.text  # …then replaced by the checked answer
-        assert any("[7]" in w for w in ans.warnings)
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    r = Retriever.open(tiny_index)
+    llm_app = InnosocApp(tiny_index, feedback_path=tmp_path / "fb.jsonl",
+                         answerer=LLMAnswerer(r, LLMClient(server.base, "inventive", 30)))
+    items = list(llm_app.ask_stream("Qui détient le capital d'une SCOP ?", Conversation()))
+    pieces, (ans, _) = [x for x in items if isinstance(x, str)], items[-1]
+    assert pieces and "[7]" in "".join(pieces)       # the raw draft streamed as written…
+    assert ans.mode == "llm" and "[7]" not in ans.text  # …then replaced by the checked answer
+    assert any("[7]" in w for w in ans.warnings)
 
 
 def _encoded_texts(app, monkeypatch) -> list[str]:
@@ -276,23 +265,12 @@ def test_the_served_app_warms_up_before_the_first_question(corpus_index, tmp_pat
     assert ans.found and not titles & set(seen)
 
 
-def test_warming_up_with_a_language_model_never_calls_it(tiny_index, tmp_path):
-    import threading
-    from http.server import ThreadingHTTPServer
-
+def test_warming_up_with_a_language_model_never_calls_it(tiny_index, tmp_path, server):  # noqa: F811
     from rag.llm import LLMAnswerer, LLMClient
 
-    from .test_llm import _Handler
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    srv.daemon_threads, srv.requests = True, []
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        r = Retriever.open(tiny_index)
-        llm_app = InnosocApp(tiny_index, feedback_path=tmp_path / "fb.jsonl", warm=True,
-                             answerer=LLMAnswerer(r, LLMClient(f"http://127.0.0.1:{srv.server_address[1]}/v1", "inventive", 30)))
-        llm_app._warming.join(timeout=120)
-        assert not llm_app._warming.is_alive() and srv.requests == []
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    before = len(server.requests)
+    r = Retriever.open(tiny_index)
+    llm_app = InnosocApp(tiny_index, feedback_path=tmp_path / "fb.jsonl", warm=True,
+                         answerer=LLMAnswerer(r, LLMClient(server.base, "inventive", 30)))
+    llm_app._warming.join(timeout=120)
+    assert not llm_app._warming.is_alive() and len(server.requests) == before
