@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.app_bench import (AppServer, HttpClient, ask, client, concurrent, machine,  # noqa: E402
+from bench.app_bench import (AppServer, ask, call, concurrent, machine, open_client,  # noqa: E402
                              percentile, summary)
 from rag.sentences import about_document  # noqa: E402
 from rag.text import fold, split_sentences  # noqa: E402
@@ -150,20 +150,14 @@ SEARCHES = ["une coopérative d'insertion en milieu rural", "une étude de cas s
 SEARCH_WARM_UP = "une association d'aide à domicile"
 
 
-def _search(c, text: str, timeout: float):
-    if isinstance(c, HttpClient):
-        return c.call("search", [text, None, None, None, None, 10], timeout)
-    return c.submit(text, None, None, None, None, 10, api_name="/search").result(timeout=timeout)
-
-
 def search_latency(url: str, n: int, timeout: float, raw: bool = False) -> dict:
-    c = HttpClient(url) if raw else client(url)
+    c = open_client(url, raw)
     lat = []
     try:
-        _search(c, SEARCH_WARM_UP, timeout)
+        call(c, "search", [SEARCH_WARM_UP, None, None, None, None, 10], timeout)
         for i in range(n):
             t0 = time.perf_counter()
-            r = _search(c, SEARCHES[i % len(SEARCHES)], timeout)
+            r = call(c, "search", [SEARCHES[i % len(SEARCHES)], None, None, None, None, 10], timeout)
             lat.append(time.perf_counter() - t0)
             if not isinstance(r, list):
                 raise RuntimeError(f"liste attendue : {str(r)[:120]}")
@@ -173,15 +167,12 @@ def search_latency(url: str, n: int, timeout: float, raw: bool = False) -> dict:
 
 
 def chat_latency(url: str, questions: list[str], timeout: float, raw: bool = False) -> dict:
-    c = HttpClient(url) if raw else client(url)
+    c = open_client(url, raw)
     lat = []
     try:
         ask(c, questions[0], timeout)
         for q in questions:
-            dt, r = ask(c, q, timeout)
-            lat.append(dt)
-            if not isinstance(r, dict) or not r.get("text"):
-                raise RuntimeError(f"réponse inattendue : {str(r)[:120]}")
+            lat.append(ask(c, q, timeout)[0])   # ask() refuses an answer without text
     finally:
         c.close()
     return summary(lat)
@@ -213,14 +204,11 @@ def app_figures(index: Path, questions: list[str], users: int, crowd: int, crowd
                 "chat_1": chat_latency(srv.url, questions[:20], timeout, raw=True),
                 f"chat_{users}": _strip(concurrent(srv.url, questions, users, 3, timeout, 600, raw=True))}
     srv.cleanup()
-    out["ratios"] = {
-        "chat1_over_search1": out["chat_1"]["p50"] / out["search_1"]["p50"],
-        f"chat{users}_p95_over_search1": out[f"chat_{users}"]["latency"]["p95"] / out["search_1"]["p50"],
-    }
-    http["ratios"] = {
-        "chat1_over_search1": http["chat_1"]["p50"] / http["search_1"]["p50"],
-        f"chat{users}_p95_over_search1": http[f"chat_{users}"]["latency"]["p95"] / http["search_1"]["p50"],
-    }
+    for phases in (out, http):
+        phases["ratios"] = {
+            "chat1_over_search1": phases["chat_1"]["p50"] / phases["search_1"]["p50"],
+            f"chat{users}_p95_over_search1": phases[f"chat_{users}"]["latency"]["p95"] / phases["search_1"]["p50"],
+        }
     out["http"] = http
     return out
 

@@ -193,6 +193,18 @@ class HttpClient:
         pass
 
 
+def open_client(url: str, raw: bool = False):
+    """A `gradio_client` session, or with `raw` an `HttpClient` (no 50 ms polling)."""
+    return HttpClient(url) if raw else client(url)
+
+
+def call(c, api_name: str, data: list, timeout: float):
+    """One call of a named endpoint, through either kind of client."""
+    if isinstance(c, HttpClient):
+        return c.call(api_name, data, timeout)
+    return c.submit(*data, api_name=f"/{api_name.strip('/')}").result(timeout=timeout)
+
+
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile (p in 0..100); NaN for no values."""
     if not values:
@@ -236,10 +248,7 @@ def time_to_first_page(index: Path, corpus: Path | None, starts: int) -> list[fl
 
 def ask(c, question: str, timeout: float) -> tuple[float, dict]:
     t0 = time.perf_counter()
-    if isinstance(c, HttpClient):
-        r = c.call("chat", [question, None], timeout)
-    else:
-        r = c.submit(question, None, api_name="/chat").result(timeout=timeout)
+    r = call(c, "chat", [question, None], timeout)
     dt = time.perf_counter() - t0
     if not isinstance(r, dict) or not r.get("text"):
         raise RuntimeError(f"réponse inattendue : {str(r)[:200]}")
@@ -275,7 +284,7 @@ def concurrent(url: str, questions: list[str], users: int, per_user: int, timeou
 
     def user(u: int):
         try:
-            c = HttpClient(url) if raw else client(url)
+            c = open_client(url, raw)
         except Exception as e:
             with lock:
                 failures.append(f"client {u}: {type(e).__name__}: {e}")
